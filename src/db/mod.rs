@@ -1,0 +1,166 @@
+//! SQLite access: one writer connection, a small pool of readers, and one
+//! transaction per unit of work.
+//!
+//! SQLite has a single writer. Funnelling every write through one pooled
+//! connection keeps writers from fighting over the lock (a pool of writers made
+//! the busy handler back off for seconds under load); readers run in parallel
+//! on WAL snapshots.
+
+mod migrate;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use r2d2::Pool;
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::functions::FunctionFlags;
+use rusqlite::{Connection, TransactionBehavior};
+
+pub use migrate::{migrate, MIGRATIONS};
+
+/// How much a commit must survive: a process crash (`Normal`) or a power cut (`Full`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Durability {
+    Normal,
+    Full,
+}
+
+/// Errors of the storage layer.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("no database connection available: {0}")]
+    Pool(#[from] r2d2::Error),
+    #[error("cannot create the database folder {path}: {source}")]
+    Folder { path: PathBuf, source: std::io::Error },
+    #[error("{0}")]
+    Migration(String),
+}
+
+/// The database: a single-connection writer pool and a reader pool on one file.
+#[derive(Clone)]
+pub struct Db {
+    writer: Pool<SqliteConnectionManager>,
+    readers: Pool<SqliteConnectionManager>,
+    path: PathBuf,
+}
+
+const BUSY_TIMEOUT_MS: u32 = 5_000;
+const READERS: u32 = 4;
+
+impl Db {
+    /// Opens (creating if needed) the database at `path` and applies pending migrations.
+    pub fn open(path: &Path, durability: Durability) -> Result<Db, DbError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| DbError::Folder {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        let manager = |read_only: bool| {
+            SqliteConnectionManager::file(path)
+                .with_init(move |c| configure(c, durability, read_only))
+        };
+        let writer = Pool::builder()
+            .max_size(1)
+            .connection_timeout(Duration::from_secs(30))
+            .build(manager(false))?;
+        {
+            let mut conn = writer.get()?;
+            migrate(&mut conn)?;
+        }
+        let readers = Pool::builder()
+            .max_size(READERS)
+            .min_idle(Some(1))
+            .build(manager(true))?;
+        Ok(Db {
+            writer,
+            readers,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` in one IMMEDIATE write transaction: committed if `f` returns
+    /// `Ok`, rolled back otherwise, so a failed request changes nothing.
+    pub fn write<T, E>(&self, f: impl FnOnce(&rusqlite::Transaction) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<DbError>,
+    {
+        let mut conn = self.writer.get().map_err(DbError::from)?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(DbError::from)?;
+        let value = f(&tx)?;
+        tx.commit().map_err(DbError::from)?;
+        Ok(value)
+    }
+
+    /// Runs `f` in one read transaction, so that a page and its total agree.
+    pub fn read<T, E>(&self, f: impl FnOnce(&rusqlite::Transaction) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<DbError>,
+    {
+        let mut conn = self.readers.get().map_err(DbError::from)?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Deferred)
+            .map_err(DbError::from)?;
+        let value = f(&tx)?;
+        // A read transaction has nothing to commit; ending it releases the snapshot.
+        tx.finish().map_err(DbError::from)?;
+        Ok(value)
+    }
+
+    /// True when a reader can run a query (used by /healthz).
+    pub fn is_reachable(&self) -> bool {
+        self.readers
+            .get()
+            .ok()
+            .and_then(|c| c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0)).ok())
+            == Some(1)
+    }
+}
+
+fn configure(conn: &mut Connection, durability: Durability, read_only: bool) -> rusqlite::Result<()> {
+    conn.busy_timeout(Duration::from_millis(BUSY_TIMEOUT_MS.into()))?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    if !read_only {
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+    }
+    let sync = match durability {
+        Durability::Normal => "NORMAL",
+        Durability::Full => "FULL",
+    };
+    conn.pragma_update(None, "synchronous", sync)?;
+    conn.set_prepared_statement_cache_capacity(64);
+    register_functions(conn)
+}
+
+/// `scim_fold(text)`: the case folding used for caseExact=false attributes,
+/// the same as [`fold`] so that stored keys and query values agree.
+fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
+    conn.create_scalar_function(
+        "scim_fold",
+        1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            Ok(match ctx.get_raw(0) {
+                rusqlite::types::ValueRef::Text(t) => {
+                    Some(fold(&String::from_utf8_lossy(t)))
+                }
+                _ => None,
+            })
+        },
+    )
+}
+
+/// Case folding for case-insensitive comparison and uniqueness (full Unicode lowercase).
+pub fn fold(s: &str) -> String {
+    s.to_lowercase()
+}

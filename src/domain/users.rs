@@ -1,0 +1,263 @@
+//! Users as provisioned by the identity provider.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use serde_json::{Map, Value};
+
+use super::filter::Resource;
+use super::{format_time, is_unique_violation, now, parse_time, select_page, Error, ListQuery, Page, Result, TenantId};
+use crate::db::fold;
+
+/// A stored user.
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    pub row_id: i64,
+    /// The stable public id (a UUID), as given to the provisioning client.
+    pub id: String,
+    pub user_name: String,
+    pub external_id: Option<String>,
+    pub display_name: Option<String>,
+    /// `Some(false)` is a suspended user; `None` means the client never said.
+    pub active: Option<bool>,
+    /// Every other attribute, as the client sent it (after validation).
+    pub profile: Map<String, Value>,
+    pub created: DateTime<Utc>,
+    pub last_modified: DateTime<Utc>,
+    pub version: i64,
+}
+
+/// What a create or a full replace writes.
+#[derive(Debug, Clone, Default)]
+pub struct UserData {
+    pub user_name: String,
+    pub external_id: Option<String>,
+    pub display_name: Option<String>,
+    pub active: Option<bool>,
+    pub profile: Map<String, Value>,
+    /// The e-mail addresses in `profile`, for the lookup index.
+    pub emails: Vec<EmailEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailEntry {
+    pub value: String,
+    pub kind: Option<String>,
+    pub primary: bool,
+    pub display: Option<String>,
+}
+
+/// A group a user belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupRef {
+    pub id: String,
+    pub display_name: String,
+}
+
+const COLUMNS: &str = "r.id, r.scim_id, r.user_name, r.external_id, r.display_name, r.active, \
+                       r.profile, r.created, r.last_modified, r.version";
+
+fn from_row(r: &Row) -> rusqlite::Result<User> {
+    let profile: String = r.get(6)?;
+    Ok(User {
+        row_id: r.get(0)?,
+        id: r.get(1)?,
+        user_name: r.get(2)?,
+        external_id: r.get(3)?,
+        display_name: r.get(4)?,
+        active: r.get(5)?,
+        profile: serde_json::from_str(&profile).unwrap_or_default(),
+        created: parse_time(&r.get::<_, String>(7)?),
+        last_modified: parse_time(&r.get::<_, String>(8)?),
+        version: r.get(9)?,
+    })
+}
+
+fn taken(data: &UserData) -> Error {
+    Error::Conflict(format!("userName {:?} is already taken in this tenant", data.user_name))
+}
+
+fn validate(data: &UserData) -> Result<()> {
+    if data.user_name.trim().is_empty() {
+        return Err(Error::Invalid("userName is required".into()));
+    }
+    Ok(())
+}
+
+/// Creates a user with a new id.
+pub fn create(conn: &Connection, tenant: TenantId, data: &UserData) -> Result<User> {
+    validate(data)?;
+    let id = uuid::Uuid::new_v4().to_string();
+    let at = now();
+    let profile = Value::Object(data.profile.clone()).to_string();
+    conn.prepare_cached(
+        "INSERT INTO users (tenant_id, scim_id, user_name, user_name_key, external_id,
+                            display_name, active, profile, created, last_modified, version)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, 1)",
+    )?
+    .execute(params![
+        tenant.0,
+        id,
+        data.user_name,
+        fold(&data.user_name),
+        data.external_id,
+        data.display_name,
+        data.active,
+        profile,
+        format_time(&at)
+    ])
+    .map_err(|e| if is_unique_violation(&e) { taken(data) } else { e.into() })?;
+    let row_id = conn.last_insert_rowid();
+    write_emails(conn, tenant, row_id, &data.emails)?;
+    Ok(User {
+        row_id,
+        id,
+        user_name: data.user_name.clone(),
+        external_id: data.external_id.clone(),
+        display_name: data.display_name.clone(),
+        active: data.active,
+        profile: data.profile.clone(),
+        created: at,
+        last_modified: at,
+        version: 1,
+    })
+}
+
+fn write_emails(conn: &Connection, tenant: TenantId, row_id: i64, emails: &[EmailEntry]) -> Result<()> {
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO user_emails (user_id, position, tenant_id, value, value_key, type, is_primary, display)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?;
+    for (position, e) in emails.iter().enumerate() {
+        insert.execute(params![
+            row_id,
+            position as i64,
+            tenant.0,
+            e.value,
+            fold(&e.value),
+            e.kind,
+            e.primary,
+            e.display
+        ])?;
+    }
+    Ok(())
+}
+
+/// Finds a user by id.
+pub fn find(conn: &Connection, tenant: TenantId, id: &str) -> Result<Option<User>> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM users r WHERE r.tenant_id = ?1 AND r.scim_id = ?2"
+        ))?
+        .query_row(params![tenant.0, id], from_row)
+        .optional()?)
+}
+
+/// Gets a user by id or fails with NotFound.
+pub fn get(conn: &Connection, tenant: TenantId, id: &str) -> Result<User> {
+    find(conn, tenant, id)?.ok_or(Error::NotFound("user"))
+}
+
+/// Finds a user by userName (case-insensitive).
+pub fn find_by_user_name(conn: &Connection, tenant: TenantId, user_name: &str) -> Result<Option<User>> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM users r WHERE r.tenant_id = ?1 AND r.user_name_key = ?2"
+        ))?
+        .query_row(params![tenant.0, fold(user_name)], from_row)
+        .optional()?)
+}
+
+fn check_version(user: &User, expected: Option<i64>) -> Result<()> {
+    match expected {
+        Some(v) if v != user.version => Err(Error::VersionMismatch),
+        _ => Ok(()),
+    }
+}
+
+/// Replaces every attribute of a user, keeping its id and creation time.
+/// With `expected_version`, fails unless the stored version is that one.
+pub fn replace(
+    conn: &Connection,
+    tenant: TenantId,
+    id: &str,
+    data: &UserData,
+    expected_version: Option<i64>,
+) -> Result<User> {
+    validate(data)?;
+    let current = get(conn, tenant, id)?;
+    check_version(&current, expected_version)?;
+    let at = now();
+    let profile = Value::Object(data.profile.clone()).to_string();
+    conn.prepare_cached(
+        "UPDATE users SET user_name = ?2, user_name_key = ?3, external_id = ?4, display_name = ?5,
+                          active = ?6, profile = ?7, last_modified = ?8, version = version + 1
+         WHERE id = ?1",
+    )?
+    .execute(params![
+        current.row_id,
+        data.user_name,
+        fold(&data.user_name),
+        data.external_id,
+        data.display_name,
+        data.active,
+        profile,
+        format_time(&at)
+    ])
+    .map_err(|e| if is_unique_violation(&e) { taken(data) } else { e.into() })?;
+    conn.prepare_cached("DELETE FROM user_emails WHERE user_id = ?1")?
+        .execute([current.row_id])?;
+    write_emails(conn, tenant, current.row_id, &data.emails)?;
+    Ok(User {
+        user_name: data.user_name.clone(),
+        external_id: data.external_id.clone(),
+        display_name: data.display_name.clone(),
+        active: data.active,
+        profile: data.profile.clone(),
+        last_modified: at,
+        version: current.version + 1,
+        ..current
+    })
+}
+
+/// Deletes a user and, by cascade, its memberships and e-mail index rows.
+pub fn delete(conn: &Connection, tenant: TenantId, id: &str, expected_version: Option<i64>) -> Result<User> {
+    let user = get(conn, tenant, id)?;
+    check_version(&user, expected_version)?;
+    // Groups that lose a member change too: their version and lastModified move.
+    conn.prepare_cached(
+        "UPDATE groups SET version = version + 1, last_modified = ?2
+         WHERE id IN (SELECT group_id FROM group_members WHERE user_id = ?1)",
+    )?
+    .execute(params![user.row_id, format_time(&now())])?;
+    conn.prepare_cached("DELETE FROM users WHERE id = ?1")?
+        .execute([user.row_id])?;
+    Ok(user)
+}
+
+/// Lists users matching `query`, one page at a time.
+pub fn list(conn: &Connection, tenant: TenantId, query: &ListQuery) -> Result<Page<User>> {
+    select_page(conn, Resource::User, COLUMNS, tenant, query, from_row)
+}
+
+/// The groups of each of `users` (by row id), ordered by group name.
+pub fn groups_of(conn: &Connection, users: &[i64]) -> Result<HashMap<i64, Vec<GroupRef>>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT g.scim_id, g.display_name FROM group_members m JOIN groups g ON g.id = m.group_id
+         WHERE m.user_id = ?1 ORDER BY g.display_name_key",
+    )?;
+    let mut out = HashMap::new();
+    for &user in users {
+        let groups = stmt
+            .query_map([user], |r| {
+                Ok(GroupRef {
+                    id: r.get(0)?,
+                    display_name: r.get(1)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        out.insert(user, groups);
+    }
+    Ok(out)
+}

@@ -1,0 +1,159 @@
+//! `/Users` (RFC 7644 §3.3–§3.6).
+
+use rocket::http::{ContentType, Method, Status};
+use rocket::{delete, get, patch, post, put, Data, State};
+use rusqlite::Connection;
+
+use super::error::{ScimError, ScimResult};
+use super::http::{read_json, Preconditions, ScimClient, ScimResponse};
+use super::patch::{apply, parse_request};
+use super::query::{filter_error, ListParams, ProjectionParams};
+use super::render::{list_response, user_json, Projection};
+use super::resource::{check_schemas, normalize, user_data, user_doc, Kind};
+use super::{base_url, log_write};
+use crate::app::App;
+use crate::domain::users::{self, User};
+use crate::domain::{Page, TenantId};
+
+/// Renders users, loading their groups only when the projection returns them.
+pub fn render(conn: &Connection, page: &[User], projection: &Projection, base: &str) -> ScimResult<Vec<serde_json::Value>> {
+    let groups = if projection.wants("groups") {
+        let ids: Vec<i64> = page.iter().map(|u| u.row_id).collect();
+        Some(users::groups_of(conn, &ids)?)
+    } else {
+        None
+    };
+    Ok(page
+        .iter()
+        .map(|u| {
+            let g = groups.as_ref().and_then(|g| g.get(&u.row_id)).map(Vec::as_slice);
+            projection.apply(user_json(u, g, base))
+        })
+        .collect())
+}
+
+/// Runs a list query for users and renders the page.
+pub fn search(conn: &Connection, tenant: TenantId, params: &ListParams, base: &str) -> ScimResult<(i64, Vec<serde_json::Value>)> {
+    let query = params.query(Kind::User)?;
+    let Page { total, items } = users::list(conn, tenant, &query).map_err(filter_error)?;
+    Ok((total, render(conn, &items, &params.projection(Kind::User), base)?))
+}
+
+#[get("/<tenant>/Users?<params..>")]
+pub async fn list(tenant: &str, client: ScimClient, app: &State<App>, params: ListParams) -> ScimResult<ScimResponse> {
+    let base = base_url(app, tenant);
+    let start = params.start_index()?;
+    let (total, resources) = app.read(move |tx| search(tx, client.tenant, &params, &base)).await?;
+    Ok(ScimResponse::ok(list_response(total, start, resources)))
+}
+
+#[post("/<tenant>/Users/.search", data = "<data>")]
+pub async fn search_post(tenant: &str, client: ScimClient, app: &State<App>, ct: Option<&ContentType>, data: Data<'_>) -> ScimResult<ScimResponse> {
+    let body = read_json(ct, data, app.config.max_body_bytes).await?;
+    let params = ListParams::from_search_request(&body)?;
+    list(tenant, client, app, params).await
+}
+
+#[get("/<tenant>/Users/<id>?<p..>")]
+pub async fn get(tenant: &str, id: &str, client: ScimClient, app: &State<App>, p: ProjectionParams, pre: Preconditions) -> ScimResult<ScimResponse> {
+    let base = base_url(app, tenant);
+    let id = id.to_string();
+    let projection = p.projection(Kind::User);
+    let (version, body) = app
+        .read(move |tx| {
+            let user = users::get(tx, client.tenant, &id)?;
+            let body = render(tx, std::slice::from_ref(&user), &projection, &base)?.remove(0);
+            Ok::<_, ScimError>((user.version, body))
+        })
+        .await?;
+    if pre.not_modified(version) {
+        return Ok(ScimResponse {
+            status: Status::NotModified,
+            body: None,
+            etag: Some(super::render::etag(version)),
+            location: None,
+        });
+    }
+    Ok(ScimResponse::resource(Status::Ok, body))
+}
+
+#[post("/<tenant>/Users?<p..>", data = "<data>")]
+pub async fn create(tenant: &str, client: ScimClient, app: &State<App>, p: ProjectionParams, ct: Option<&ContentType>, data: Data<'_>) -> ScimResult<ScimResponse> {
+    let body = read_json(ct, data, app.config.max_body_bytes).await?;
+    check_schemas(Kind::User, &body)?;
+    let data = user_data(normalize(Kind::User, &body)?);
+    let base = base_url(app, tenant);
+    let projection = p.projection(Kind::User);
+    let body = app
+        .write(move |tx| {
+            let user = users::create(tx, client.tenant, &data)?;
+            log_write(tx, &client, Method::Post, Kind::User, &user.id, 201, format!("created user {}", user.user_name))?;
+            Ok::<_, ScimError>(render(tx, &[user], &projection, &base)?.remove(0))
+        })
+        .await?;
+    Ok(ScimResponse::resource(Status::Created, body))
+}
+
+#[put("/<tenant>/Users/<id>?<p..>", data = "<data>")]
+#[allow(clippy::too_many_arguments)]
+pub async fn replace(tenant: &str, id: &str, client: ScimClient, app: &State<App>, p: ProjectionParams, pre: Preconditions, ct: Option<&ContentType>, data: Data<'_>) -> ScimResult<ScimResponse> {
+    let body = read_json(ct, data, app.config.max_body_bytes).await?;
+    check_schemas(Kind::User, &body)?;
+    let data = user_data(normalize(Kind::User, &body)?);
+    let base = base_url(app, tenant);
+    let id = id.to_string();
+    let projection = p.projection(Kind::User);
+    let body = app
+        .write(move |tx| {
+            let user = users::replace(tx, client.tenant, &id, &data, pre.expected_version())?;
+            log_write(tx, &client, Method::Put, Kind::User, &user.id, 200, format!("replaced user {}", user.user_name))?;
+            Ok::<_, ScimError>(render(tx, &[user], &projection, &base)?.remove(0))
+        })
+        .await?;
+    Ok(ScimResponse::resource(Status::Ok, body))
+}
+
+#[patch("/<tenant>/Users/<id>?<p..>", data = "<data>")]
+#[allow(clippy::too_many_arguments)]
+pub async fn modify(tenant: &str, id: &str, client: ScimClient, app: &State<App>, p: ProjectionParams, pre: Preconditions, ct: Option<&ContentType>, data: Data<'_>) -> ScimResult<ScimResponse> {
+    let body = read_json(ct, data, app.config.max_body_bytes).await?;
+    let ops = parse_request(&body)?;
+    let base = base_url(app, tenant);
+    let id = id.to_string();
+    let projection = p.projection(Kind::User);
+    let body = app
+        .write(move |tx| {
+            let current = users::get(tx, client.tenant, &id)?;
+            if let Some(v) = pre.expected_version() {
+                if v != current.version {
+                    return Err(crate::domain::Error::VersionMismatch.into());
+                }
+            }
+            let before = user_doc(&current);
+            let mut doc = before.clone();
+            apply(Kind::User, &mut doc, &ops)?;
+            // Re-sending what is already there (Entra does, every cycle) changes nothing.
+            let user = if doc == before {
+                current
+            } else {
+                users::replace(tx, client.tenant, &id, &user_data(doc), None)?
+            };
+            let n = ops.len();
+            log_write(tx, &client, Method::Patch, Kind::User, &user.id, 200, format!("patched user {} ({n} operation{})", user.user_name, if n == 1 { "" } else { "s" }))?;
+            Ok::<_, ScimError>(render(tx, &[user], &projection, &base)?.remove(0))
+        })
+        .await?;
+    Ok(ScimResponse::resource(Status::Ok, body))
+}
+
+#[delete("/<_tenant>/Users/<id>")]
+pub async fn remove(_tenant: &str, id: &str, client: ScimClient, app: &State<App>, pre: Preconditions) -> ScimResult<ScimResponse> {
+    let id = id.to_string();
+    app.write(move |tx| {
+        let user = users::delete(tx, client.tenant, &id, pre.expected_version())?;
+        log_write(tx, &client, Method::Delete, Kind::User, &user.id, 204, format!("deleted user {}", user.user_name))?;
+        Ok::<_, ScimError>(())
+    })
+    .await?;
+    Ok(ScimResponse::no_content())
+}
