@@ -68,7 +68,13 @@ impl AppConfig {
 /// kept beside the database, readable by its owner only, so that a release
 /// build starts with no environment at all and sessions survive restarts.
 pub fn with_secret_key(figment: Figment, config: &AppConfig) -> Result<Figment, String> {
-    if figment.find_value("secret_key").is_ok() {
+    // Rocket's own defaults carry an all-zero key (refused in release builds), so
+    // only a non-zero configured key counts as "configured".
+    let configured = figment
+        .extract::<rocket::Config>()
+        .map_err(|e| format!("invalid configuration: {e}"))?
+        .secret_key;
+    if !configured.is_zero() {
         return Ok(figment);
     }
     let dir = config

@@ -1,5 +1,49 @@
+//! scim-portal: a SCIM 2.0 service provider for Microsoft Entra ID and an
+//! admin portal that decides what provisioned people may do.
+//!
+//! [`build`] assembles the whole Rocket application from a figment, so the
+//! binary and the tests run exactly the same app.
+
 pub mod app;
+pub mod cli;
 pub mod config;
 pub mod db;
 pub mod domain;
+pub mod health;
 pub mod scim;
+
+use rocket::figment::Figment;
+use rocket::{Build, Rocket};
+
+use app::App;
+use config::AppConfig;
+use db::Db;
+
+/// The figment the server and the command line read: `Rocket.toml` and `ROCKET_*`.
+pub fn figment() -> Figment {
+    rocket::Config::figment()
+}
+
+/// Opens the configured database (creating and migrating it as needed).
+pub fn open_db(config: &AppConfig) -> Result<Db, String> {
+    Db::open(&config.database_path, config.durability)
+        .map_err(|e| format!("cannot open the database {}: {e}", config.database_path.display()))
+}
+
+/// Builds the application from `figment`.
+pub fn build(figment: Figment) -> Result<Rocket<Build>, String> {
+    let config = AppConfig::from_figment(&figment)?;
+    let figment = config::with_secret_key(figment, &config)?;
+    let db = open_db(&config)?;
+    let app = App {
+        db,
+        public_url: config.public_url(),
+        config,
+    };
+    Ok(rocket::custom(figment)
+        .manage(app)
+        .mount(scim::MOUNT, scim::routes())
+        .register("/scim", scim::catchers::catchers())
+        .attach(scim::log::FailureLog)
+        .mount("/", rocket::routes![health::healthz]))
+}

@@ -1,0 +1,87 @@
+//! The command line: `serve` (the default) and the set-up commands, reading
+//! the same configuration as the server.
+
+use clap::{Parser, Subcommand};
+
+use crate::config::AppConfig;
+use crate::domain::{api_keys, tenants};
+
+#[derive(Debug, Parser)]
+#[command(name = "scim-portal", version, about = "SCIM 2.0 provisioning from Microsoft Entra ID, and an admin portal")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (the default).
+    Serve,
+    /// Manage tenants.
+    Tenant {
+        #[command(subcommand)]
+        command: TenantCommand,
+    },
+    /// Manage SCIM secret tokens (API keys).
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// Create a tenant; its SCIM endpoint is /scim/v2/<slug>.
+    Create {
+        /// Lowercase letters, digits and '-'.
+        slug: String,
+        /// Display name (defaults to the slug).
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a secret token and print it (and nothing else) on stdout.
+    Create {
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        /// A label that names the token in the portal and the provisioning log.
+        #[arg(long, default_value = "command line")]
+        name: String,
+    },
+}
+
+/// Runs a set-up command; returns what to print on stdout.
+pub fn run(command: Command, config: &AppConfig) -> Result<String, String> {
+    let db = crate::open_db(config)?;
+    match command {
+        Command::Serve => Err("serve is handled by main".into()),
+        Command::Tenant {
+            command: TenantCommand::Create { slug, name },
+        } => {
+            let tenant = db
+                .write(|tx| tenants::create(tx, &slug, name.as_deref().unwrap_or("")))
+                .map_err(|e| e.to_string())?;
+            Ok(format!(
+                "created tenant {} ({}); SCIM endpoint {}/scim/v2/{}",
+                tenant.slug,
+                tenant.name,
+                config.public_url(),
+                tenant.slug
+            ))
+        }
+        Command::Token {
+            command: TokenCommand::Create { tenant, name },
+        } => {
+            let (_, secret) = db
+                .write(|tx| {
+                    let tenant = tenants::get_by_slug(tx, &tenant)?;
+                    api_keys::create(tx, tenant.id, &name, None)
+                })
+                .map_err(|e| e.to_string())?;
+            Ok(secret)
+        }
+    }
+}

@@ -1,0 +1,255 @@
+//! `/Groups` (RFC 7644 §3.3–§3.6).
+//!
+//! Members are read only when the response returns them, and changed one row
+//! at a time, so a member PATCH costs the same for a group of 50 or 50,000.
+
+use rocket::http::{ContentType, Method, Status};
+use rocket::{delete, get, patch, post, put, Data, State};
+use rusqlite::Connection;
+use serde_json::Value;
+
+use super::error::{ScimError, ScimResult};
+use super::http::{read_json, Preconditions, ScimClient, ScimResponse};
+use super::patch::{apply, parse_request, MemberChange};
+use super::query::{filter_error, ListParams, ProjectionParams};
+use super::render::{etag, group_json, list_response, Projection};
+use super::resource::{check_schemas, group_data, group_doc, normalize, Kind};
+use super::{base_url, log_write};
+use crate::app::App;
+use crate::domain::groups::{self, Group};
+use crate::domain::{Page, TenantId};
+
+/// Renders groups, loading members only when `with_members`.
+pub fn render(conn: &Connection, page: &[Group], projection: &Projection, with_members: bool, base: &str) -> ScimResult<Vec<Value>> {
+    let members = if with_members {
+        let ids: Vec<i64> = page.iter().map(|g| g.row_id).collect();
+        Some(groups::members_of(conn, &ids)?)
+    } else {
+        None
+    };
+    Ok(page
+        .iter()
+        .map(|g| {
+            let m = members.as_ref().map(|m| m.get(&g.row_id).map(Vec::as_slice).unwrap_or(&[]));
+            projection.apply(group_json(g, m, base))
+        })
+        .collect())
+}
+
+/// Runs a list query for groups and renders the page.
+pub fn search(conn: &Connection, tenant: TenantId, params: &ListParams, base: &str) -> ScimResult<(i64, Vec<Value>)> {
+    let query = params.query(Kind::Group)?;
+    let Page { total, items } = groups::list(conn, tenant, &query).map_err(filter_error)?;
+    let projection = params.projection(Kind::Group);
+    let with_members = projection.wants("members");
+    Ok((total, render(conn, &items, &projection, with_members, base)?))
+}
+
+fn plural(n: usize, word: &str) -> String {
+    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
+}
+
+/// The part of a log line that says which member ids were not users here.
+fn skipped_note(skipped: &[String]) -> String {
+    if skipped.is_empty() {
+        return String::new();
+    }
+    let shown: Vec<&str> = skipped.iter().take(3).map(String::as_str).collect();
+    format!("; ignored {} that {} not a user of this tenant ({}{})",
+        plural(skipped.len(), "member id"),
+        if skipped.len() == 1 { "is" } else { "are" },
+        shown.join(", "),
+        if skipped.len() > 3 { ", …" } else { "" })
+}
+
+#[get("/<tenant>/Groups?<params..>")]
+pub async fn list(tenant: &str, client: ScimClient, app: &State<App>, params: ListParams) -> ScimResult<ScimResponse> {
+    let base = base_url(app, tenant);
+    let start = params.start_index()?;
+    let (total, resources) = app.read(move |tx| search(tx, client.tenant, &params, &base)).await?;
+    Ok(ScimResponse::ok(list_response(total, start, resources)))
+}
+
+#[post("/<tenant>/Groups/.search", data = "<data>")]
+pub async fn search_post(tenant: &str, client: ScimClient, app: &State<App>, ct: Option<&ContentType>, data: Data<'_>) -> ScimResult<ScimResponse> {
+    let body = read_json(ct, data, app.config.max_body_bytes).await?;
+    let params = ListParams::from_search_request(&body)?;
+    list(tenant, client, app, params).await
+}
+
+#[get("/<tenant>/Groups/<id>?<p..>")]
+pub async fn get(tenant: &str, id: &str, client: ScimClient, app: &State<App>, p: ProjectionParams, pre: Preconditions) -> ScimResult<ScimResponse> {
+    let base = base_url(app, tenant);
+    let id = id.to_string();
+    let projection = p.projection(Kind::Group);
+    let (version, body) = app
+        .read(move |tx| {
+            let group = groups::get(tx, client.tenant, &id)?;
+            // A 304 needs no body: do not read members for it.
+            if pre.not_modified(group.version) {
+                return Ok::<_, ScimError>((group.version, None));
+            }
+            let with_members = projection.wants("members");
+            let body = render(tx, std::slice::from_ref(&group), &projection, with_members, &base)?.remove(0);
+            Ok((group.version, Some(body)))
+        })
+        .await?;
+    match body {
+        None => Ok(ScimResponse {
+            status: Status::NotModified,
+            body: None,
+            etag: Some(etag(version)),
+            location: None,
+        }),
+        Some(body) => Ok(ScimResponse::resource(Status::Ok, body)),
+    }
+}
+
+#[post("/<tenant>/Groups?<p..>", data = "<data>")]
+pub async fn create(tenant: &str, client: ScimClient, app: &State<App>, p: ProjectionParams, ct: Option<&ContentType>, data: Data<'_>) -> ScimResult<ScimResponse> {
+    let body = read_json(ct, data, app.config.max_body_bytes).await?;
+    check_schemas(Kind::Group, &body)?;
+    let (data, members) = group_data(normalize(Kind::Group, &body)?);
+    let base = base_url(app, tenant);
+    let projection = p.projection(Kind::Group);
+    let body = app
+        .write(move |tx| {
+            let group = groups::create(tx, client.tenant, &data)?;
+            let added = groups::add_members(tx, client.tenant, &group, members.as_deref().unwrap_or(&[]))?;
+            let outcome = format!(
+                "created group {} with {}{}",
+                group.display_name,
+                plural(added.added, "member"),
+                skipped_note(&added.skipped)
+            );
+            log_write(tx, &client, Method::Post, Kind::Group, &group.id, 201, outcome)?;
+            let with_members = projection.wants("members");
+            Ok::<_, ScimError>(render(tx, &[group], &projection, with_members, &base)?.remove(0))
+        })
+        .await?;
+    Ok(ScimResponse::resource(Status::Created, body))
+}
+
+#[put("/<tenant>/Groups/<id>?<p..>", data = "<data>")]
+#[allow(clippy::too_many_arguments)]
+pub async fn replace(tenant: &str, id: &str, client: ScimClient, app: &State<App>, p: ProjectionParams, pre: Preconditions, ct: Option<&ContentType>, data: Data<'_>) -> ScimResult<ScimResponse> {
+    let body = read_json(ct, data, app.config.max_body_bytes).await?;
+    check_schemas(Kind::Group, &body)?;
+    let (data, members) = group_data(normalize(Kind::Group, &body)?);
+    let base = base_url(app, tenant);
+    let id = id.to_string();
+    let projection = p.projection(Kind::Group);
+    let body = app
+        .write(move |tx| {
+            let current = groups::get(tx, client.tenant, &id)?;
+            groups::check_version(&current, pre.expected_version())?;
+            let group = groups::update(tx, &current, &data)?;
+            // PUT replaces the whole resource: members not sent are removed.
+            let removed = groups::remove_all_members(tx, &group)?;
+            let added = groups::add_members(tx, client.tenant, &group, members.as_deref().unwrap_or(&[]))?;
+            let outcome = format!(
+                "replaced group {} ({} before, {} now){}",
+                group.display_name,
+                plural(removed, "member"),
+                plural(added.added, "member"),
+                skipped_note(&added.skipped)
+            );
+            log_write(tx, &client, Method::Put, Kind::Group, &group.id, 200, outcome)?;
+            let with_members = projection.wants("members");
+            Ok::<_, ScimError>(render(tx, &[group], &projection, with_members, &base)?.remove(0))
+        })
+        .await?;
+    Ok(ScimResponse::resource(Status::Ok, body))
+}
+
+/// Counts of what a PATCH did to the members.
+#[derive(Default)]
+struct MemberDelta {
+    added: usize,
+    removed: usize,
+    skipped: Vec<String>,
+}
+
+fn apply_member_changes(tx: &Connection, tenant: TenantId, group: &Group, changes: Vec<MemberChange>) -> ScimResult<MemberDelta> {
+    let mut delta = MemberDelta::default();
+    for change in changes {
+        match change {
+            MemberChange::Add(ids) => {
+                let added = groups::add_members(tx, tenant, group, &ids)?;
+                delta.added += added.added;
+                delta.skipped.extend(added.skipped);
+            }
+            MemberChange::Remove(ids) => delta.removed += groups::remove_members(tx, tenant, group, &ids)?,
+            MemberChange::RemoveWhere(filter) => {
+                delta.removed += groups::remove_members_where(tx, group, &filter).map_err(|e| match e {
+                    crate::domain::Error::Invalid(m) => ScimError::invalid_path(m),
+                    e => e.into(),
+                })?
+            }
+            MemberChange::RemoveAll => delta.removed += groups::remove_all_members(tx, group)?,
+            MemberChange::Replace(ids) => {
+                delta.removed += groups::remove_all_members(tx, group)?;
+                let added = groups::add_members(tx, tenant, group, &ids)?;
+                delta.added += added.added;
+                delta.skipped.extend(added.skipped);
+            }
+        }
+    }
+    Ok(delta)
+}
+
+/// PATCH answers 200 with the group. Its members are returned only when
+/// `attributes` names them: Entra adds members one PATCH at a time, and echoing
+/// a 50,000-member list each time would make every add O(members).
+#[patch("/<tenant>/Groups/<id>?<p..>", data = "<data>")]
+#[allow(clippy::too_many_arguments)]
+pub async fn modify(tenant: &str, id: &str, client: ScimClient, app: &State<App>, p: ProjectionParams, pre: Preconditions, ct: Option<&ContentType>, data: Data<'_>) -> ScimResult<ScimResponse> {
+    let body = read_json(ct, data, app.config.max_body_bytes).await?;
+    let ops = parse_request(&body)?;
+    let base = base_url(app, tenant);
+    let id = id.to_string();
+    let projection = p.projection(Kind::Group);
+    let body = app
+        .write(move |tx| {
+            let current = groups::get(tx, client.tenant, &id)?;
+            groups::check_version(&current, pre.expected_version())?;
+            let before = group_doc(&current);
+            let mut doc = before.clone();
+            let changes = apply(Kind::Group, &mut doc, &ops)?;
+            let renamed = doc != before;
+            let mut group = if renamed {
+                let (data, _) = group_data(doc);
+                groups::update(tx, &current, &data)?
+            } else {
+                current
+            };
+            let delta = apply_member_changes(tx, client.tenant, &group, changes)?;
+            if (delta.added > 0 || delta.removed > 0) && !renamed {
+                group = groups::touch(tx, &group)?;
+            }
+            let outcome = format!(
+                "patched group {}: {} added, {} removed{}",
+                group.display_name,
+                plural(delta.added, "member"),
+                plural(delta.removed, "member"),
+                skipped_note(&delta.skipped)
+            );
+            log_write(tx, &client, Method::Patch, Kind::Group, &group.id, 200, outcome)?;
+            let with_members = projection.names("members");
+            Ok::<_, ScimError>(render(tx, &[group], &projection, with_members, &base)?.remove(0))
+        })
+        .await?;
+    Ok(ScimResponse::resource(Status::Ok, body))
+}
+
+#[delete("/<_tenant>/Groups/<id>")]
+pub async fn remove(_tenant: &str, id: &str, client: ScimClient, app: &State<App>, pre: Preconditions) -> ScimResult<ScimResponse> {
+    let id = id.to_string();
+    app.write(move |tx| {
+        let group = groups::delete(tx, client.tenant, &id, pre.expected_version())?;
+        log_write(tx, &client, Method::Delete, Kind::Group, &group.id, 204, format!("deleted group {}", group.display_name))?;
+        Ok::<_, ScimError>(())
+    })
+    .await?;
+    Ok(ScimResponse::no_content())
+}
