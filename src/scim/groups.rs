@@ -198,9 +198,15 @@ fn apply_member_changes(tx: &Connection, tenant: TenantId, group: &Group, change
     Ok(delta)
 }
 
-/// PATCH answers 200 with the group. Its members are returned only when
-/// `attributes` names them: Entra adds members one PATCH at a time, and echoing
-/// a 50,000-member list each time would make every add O(members).
+/// Largest group a PATCH echoes in full; larger groups answer 204.
+pub const PATCH_ECHO_MEMBERS: i64 = 1_000;
+
+/// PATCH answers 200 with the whole group, members included (RFC 7644
+/// §3.5.2), or with what `attributes` / `excludedAttributes` select. A group
+/// of more than [`PATCH_ECHO_MEMBERS`] members answers 204 instead, which the
+/// RFC allows and Entra expects: Entra adds members one PATCH at a time, and
+/// echoing a 50,000-member list each time would make every add O(members).
+/// Deciding costs at most 1,001 index reads, whatever the group's size.
 #[patch("/<tenant>/Groups/<id>?<p..>", data = "<data>")]
 #[allow(clippy::too_many_arguments)]
 pub async fn modify(tenant: &str, id: &str, client: ScimClient, app: &State<App>, p: ProjectionParams, pre: Preconditions, ct: Option<&ContentType>, data: Data<'_>) -> ScimResult<ScimResponse> {
@@ -234,12 +240,24 @@ pub async fn modify(tenant: &str, id: &str, client: ScimClient, app: &State<App>
                 plural(delta.removed, "member"),
                 skipped_note(&delta.skipped)
             );
-            log_write(tx, &client, Method::Patch, Kind::Group, &group.id, 200, outcome)?;
-            let with_members = projection.names("members");
-            Ok::<_, ScimError>(render(tx, &[group], &projection, with_members, &base)?.remove(0))
+            let echo = projection.is_explicit() || !groups::has_more_members_than(tx, &group, PATCH_ECHO_MEMBERS)?;
+            log_write(tx, &client, Method::Patch, Kind::Group, &group.id, if echo { 200 } else { 204 }, outcome)?;
+            if !echo {
+                return Ok::<_, ScimError>((group.version, None));
+            }
+            let with_members = projection.wants("members");
+            Ok((group.version, Some(render(tx, &[group], &projection, with_members, &base)?.remove(0))))
         })
         .await?;
-    Ok(ScimResponse::resource(Status::Ok, body))
+    Ok(match body {
+        (_, Some(body)) => ScimResponse::resource(Status::Ok, body),
+        (version, None) => ScimResponse {
+            status: Status::NoContent,
+            body: None,
+            etag: Some(etag(version)),
+            location: None,
+        },
+    })
 }
 
 #[delete("/<_tenant>/Groups/<id>")]

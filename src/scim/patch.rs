@@ -231,7 +231,10 @@ fn tidy(doc: &mut Map<String, Value>, schema: &Schema) {
 
 /// add/replace/remove of a whole attribute.
 fn set_attr(doc: &mut Map<String, Value>, schema: &Schema, attr: &Attribute, op: OpKind, value: &Value) -> ScimResult<()> {
-    let map = container(doc, schema, op != OpKind::Remove).expect("created above");
+    let Some(map) = container(doc, schema, op != OpKind::Remove) else {
+        // Removing from an extension the resource does not have: nothing to do.
+        return Ok(());
+    };
     if op == OpKind::Remove {
         match (attr.multi, value) {
             // Entra removes members/values by a value array: drop just those.
@@ -310,7 +313,10 @@ fn set_sub(
         OpKind::Remove => None,
         _ => resource::normalize_value(sub, value.unwrap_or(&Value::Null))?,
     };
-    let map = container(doc, schema, new.is_some()).expect("created above");
+    let Some(map) = container(doc, schema, new.is_some()) else {
+        // Clearing a sub-attribute of an extension the resource does not have.
+        return Ok(());
+    };
     let mut obj = match map.remove(attr.name) {
         Some(Value::Object(o)) => o,
         _ => Map::new(),

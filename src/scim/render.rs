@@ -172,13 +172,6 @@ impl Projection {
         self.include.is_some() || !self.exclude.is_empty()
     }
 
-    /// True when `attributes` names the core attribute `name` explicitly.
-    pub fn names(&self, name: &str) -> bool {
-        self.include
-            .as_ref()
-            .is_some_and(|list| list.iter().any(|s| s.extension.is_none() && s.attr == Some(name)))
-    }
-
     /// Whether the core attribute `name` (e.g. `members`) will be returned at all.
     pub fn wants(&self, name: &str) -> bool {
         let named = |s: &Selection| s.extension.is_none() && s.attr == Some(name);
