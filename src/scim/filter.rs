@@ -827,3 +827,7 @@ mod tests {
         assert!(parsed > 0, "the fuzzer never produced a valid filter");
     }
 }
+
+#[cfg(test)]
+#[path = "filter_tests.rs"]
+mod filter_tests;

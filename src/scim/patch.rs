@@ -560,3 +560,7 @@ fn member_change(
         }
     })
 }
+
+#[cfg(test)]
+#[path = "patch_tests.rs"]
+mod patch_tests;
