@@ -35,6 +35,8 @@ pub fn build(figment: Figment) -> Result<Rocket<Build>, String> {
     let config = AppConfig::from_figment(&figment)?;
     let figment = config::with_secret_key(figment, &config)?;
     let db = open_db(&config)?;
+    db.write(|tx| domain::roles::seed_all(tx))
+        .map_err(|e| format!("cannot seed the predefined roles: {e}"))?;
     let app = App {
         db,
         public_url: config.public_url(),

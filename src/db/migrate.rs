@@ -6,7 +6,10 @@ use rusqlite::{params, Connection, OptionalExtension};
 use super::DbError;
 
 /// Every migration this binary knows, in order. Never edit or reorder a released one.
-pub const MIGRATIONS: &[(&str, &str)] = &[("0001_init", include_str!("../../migrations/0001_init.sql"))];
+pub const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_init", include_str!("../../migrations/0001_init.sql")),
+    ("0002_access", include_str!("../../migrations/0002_access.sql")),
+];
 
 /// Brings the database up to date, one transaction per migration.
 /// Refuses a database written by a newer version of scim-portal.

@@ -2,10 +2,13 @@
 //! memberships and the provisioning log. Plain Rust over SQLite; nothing here
 //! knows about HTTP, HTML or the SCIM wire format.
 
+pub mod access;
 pub mod api_keys;
+pub mod applications;
 pub mod filter;
 pub mod groups;
 pub mod provisioning_log;
+pub mod roles;
 pub mod tenants;
 pub mod users;
 

@@ -46,11 +46,13 @@ pub fn create(conn: &Connection, slug: &str, name: &str) -> Result<Tenant> {
             e.into()
         }
     })?;
-    Ok(Tenant {
+    let tenant = Tenant {
         id: TenantId(conn.last_insert_rowid()),
         slug: slug.to_string(),
         name: name.to_string(),
-    })
+    };
+    super::roles::seed(conn, tenant.id)?;
+    Ok(tenant)
 }
 
 /// Finds a tenant by its slug.
