@@ -9,6 +9,7 @@ use super::DbError;
 pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_init", include_str!("../../migrations/0001_init.sql")),
     ("0002_access", include_str!("../../migrations/0002_access.sql")),
+    ("0003_admins", include_str!("../../migrations/0003_admins.sql")),
 ];
 
 /// Brings the database up to date, one transaction per migration.

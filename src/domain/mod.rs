@@ -3,6 +3,7 @@
 //! knows about HTTP, HTML or the SCIM wire format.
 
 pub mod access;
+pub mod admins;
 pub mod api_keys;
 pub mod applications;
 pub mod filter;
