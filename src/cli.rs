@@ -4,7 +4,7 @@
 use clap::{Parser, Subcommand};
 
 use crate::config::AppConfig;
-use crate::domain::{api_keys, tenants};
+use crate::domain::{admins, api_keys, tenants};
 
 #[derive(Debug, Parser)]
 #[command(name = "scim-portal", version, about = "SCIM 2.0 provisioning from Microsoft Entra ID, and an admin portal")]
@@ -22,6 +22,11 @@ pub enum Command {
         #[command(subcommand)]
         command: TenantCommand,
     },
+    /// Manage portal administrators.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
     /// Manage SCIM secret tokens (API keys).
     Token {
         #[command(subcommand)]
@@ -38,6 +43,17 @@ pub enum TenantCommand {
         /// Display name (defaults to the slug).
         #[arg(long)]
         name: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create an administrator; the password is read from stdin (first line).
+    Create {
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        #[arg(long)]
+        email: String,
     },
 }
 
@@ -70,6 +86,27 @@ pub fn run(command: Command, config: &AppConfig) -> Result<String, String> {
                 tenant.name,
                 config.public_url(),
                 tenant.slug
+            ))
+        }
+        Command::Admin {
+            command: AdminCommand::Create { tenant, email },
+        } => {
+            let mut password = String::new();
+            std::io::stdin()
+                .read_line(&mut password)
+                .map_err(|e| format!("cannot read the password from stdin: {e}"))?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            let hash = admins::hash_password(password).map_err(|e| e.to_string())?;
+            let admin = db
+                .write(|tx| {
+                    let tenant = tenants::get_by_slug(tx, &tenant)?;
+                    admins::create(tx, tenant.id, &email, &hash)
+                })
+                .map_err(|e| e.to_string())?;
+            Ok(format!(
+                "created administrator {}; sign in at {}/admin/{tenant}/login",
+                admin.email,
+                config.public_url()
             ))
         }
         Command::Token {

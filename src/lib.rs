@@ -10,6 +10,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod health;
+pub mod portal;
 pub mod scim;
 
 use rocket::figment::Figment;
@@ -34,6 +35,13 @@ pub fn open_db(config: &AppConfig) -> Result<Db, String> {
 pub fn build(figment: Figment) -> Result<Rocket<Build>, String> {
     let config = AppConfig::from_figment(&figment)?;
     let figment = config::with_secret_key(figment, &config)?;
+    let figment = match figment.find_value("template_dir") {
+        Ok(_) => figment,
+        Err(_) => {
+            let dir = portal::templates::empty_dir().map_err(|e| format!("cannot create a template folder: {e}"))?;
+            figment.merge(("template_dir", dir))
+        }
+    };
     let db = open_db(&config)?;
     db.write(|tx| domain::roles::seed_all(tx))
         .map_err(|e| format!("cannot seed the predefined roles: {e}"))?;
@@ -47,5 +55,8 @@ pub fn build(figment: Figment) -> Result<Rocket<Build>, String> {
         .mount(scim::MOUNT, scim::routes())
         .register("/scim", scim::catchers::catchers())
         .attach(scim::log::FailureLog)
-        .mount("/", rocket::routes![health::healthz]))
+        .mount(portal::MOUNT, portal::routes())
+        .register(portal::MOUNT, portal::catchers::catchers())
+        .attach(portal::templates::fairing())
+        .mount("/", rocket::routes![health::healthz, portal::assets::asset, portal::auth::root]))
 }

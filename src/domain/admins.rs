@@ -203,3 +203,14 @@ pub fn complete_setup(conn: &Connection, tenant: TenantId, secret: &str, email: 
     conn.prepare_cached("DELETE FROM setup_tokens WHERE tenant_id = ?1")?.execute([tenant.0])?;
     Ok(admin)
 }
+
+/// Tenants that have no administrator yet (id, slug).
+pub fn tenants_without_admin(conn: &Connection) -> Result<Vec<(TenantId, String)>> {
+    Ok(conn
+        .prepare(
+            "SELECT id, slug FROM tenants t
+             WHERE NOT EXISTS (SELECT 1 FROM admins a WHERE a.tenant_id = t.id) ORDER BY id",
+        )?
+        .query_map([], |r| Ok((TenantId(r.get(0)?), r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?)
+}

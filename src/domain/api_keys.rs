@@ -157,3 +157,10 @@ pub fn revoke(conn: &Connection, tenant: TenantId, key_id: i64) -> Result<()> {
     }
     Ok(())
 }
+
+/// Records that a key was used now.
+pub fn mark_used(conn: &Connection, key_id: i64) -> Result<()> {
+    conn.prepare_cached("UPDATE api_keys SET last_used = ?2 WHERE id = ?1")?
+        .execute(params![key_id, format_time(&now())])?;
+    Ok(())
+}

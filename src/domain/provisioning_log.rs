@@ -1,7 +1,7 @@
 //! The provisioning log: what each SCIM client changed, and what failed.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{format_time, now, parse_time, Result, TenantId};
 
@@ -73,18 +73,60 @@ pub fn recent(conn: &Connection, tenant: TenantId, limit: i64) -> Result<Vec<Ent
          FROM provisioning_log WHERE tenant_id = ?1 ORDER BY id DESC LIMIT ?2",
     )?;
     let rows = stmt
-        .query_map(params![tenant.0, limit], |r| {
-            Ok(Entry {
-                at: parse_time(&r.get::<_, String>(0)?),
-                token_label: r.get(1)?,
-                method: r.get(2)?,
-                path: r.get(3)?,
-                resource_type: r.get(4)?,
-                resource_id: r.get(5)?,
-                status: r.get(6)?,
-                outcome: r.get(7)?,
-            })
-        })?
+        .query_map(params![tenant.0, limit], entry_from_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows)
+}
+
+fn entry_from_row(r: &rusqlite::Row) -> rusqlite::Result<Entry> {
+    Ok(Entry {
+        at: parse_time(&r.get::<_, String>(0)?),
+        token_label: r.get(1)?,
+        method: r.get(2)?,
+        path: r.get(3)?,
+        resource_type: r.get(4)?,
+        resource_id: r.get(5)?,
+        status: r.get(6)?,
+        outcome: r.get(7)?,
+    })
+}
+
+/// Live figures of a tenant's provisioning, for the SCIM Config page.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Figures {
+    pub users_active: i64,
+    pub users_suspended: i64,
+    pub groups: i64,
+    pub last_request: Option<Entry>,
+    pub last_error: Option<Entry>,
+}
+
+fn last(conn: &Connection, tenant: TenantId, errors_only: bool) -> Result<Option<Entry>> {
+    let sql = if errors_only {
+        "SELECT at, token_label, method, path, resource_type, resource_id, status, outcome
+         FROM provisioning_log WHERE tenant_id = ?1 AND status >= 400 ORDER BY id DESC LIMIT 1"
+    } else {
+        "SELECT at, token_label, method, path, resource_type, resource_id, status, outcome
+         FROM provisioning_log WHERE tenant_id = ?1 ORDER BY id DESC LIMIT 1"
+    };
+    Ok(conn.prepare_cached(sql)?.query_row([tenant.0], entry_from_row).optional()?)
+}
+
+/// Counts users and groups and finds the latest request and error.
+pub fn figures(conn: &Connection, tenant: TenantId) -> Result<Figures> {
+    let (users_active, users_suspended): (i64, i64) = conn
+        .prepare_cached(
+            "SELECT COALESCE(SUM(active IS NOT 0), 0), COALESCE(SUM(active IS 0), 0) FROM users WHERE tenant_id = ?1",
+        )?
+        .query_row([tenant.0], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let groups = conn
+        .prepare_cached("SELECT COUNT(*) FROM groups WHERE tenant_id = ?1")?
+        .query_row([tenant.0], |r| r.get(0))?;
+    Ok(Figures {
+        users_active,
+        users_suspended,
+        groups,
+        last_request: last(conn, tenant, false)?,
+        last_error: last(conn, tenant, true)?,
+    })
 }

@@ -1,0 +1,207 @@
+//! Sign-in, sign-out and the first administrator's set-up.
+
+use rocket::form::{Form, FromForm};
+use rocket::http::{CookieJar, Status};
+use rocket::response::Redirect;
+use rocket::{get, post, uri, State};
+use rocket_dyn_templates::{context, Template};
+
+use super::error::{PortalError, PortalResult};
+use super::session::{self, AdminSession, COOKIE};
+use super::MOUNT;
+use crate::app::App;
+use crate::db::Db;
+use crate::domain::{admins, tenants, Error};
+
+/// Percent-encodes a value for a query string.
+pub fn encode_query(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Where to go after signing in: only a page of this tenant's portal.
+fn safe_next(tenant: &str, next: Option<&str>) -> String {
+    let home = format!("{MOUNT}/{tenant}/settings/scim");
+    match next {
+        Some(n) if n.starts_with(&format!("{MOUNT}/{tenant}/")) && !n.contains("//") && !n.contains('\\') => n.to_string(),
+        _ => home,
+    }
+}
+
+fn secure(app: &App) -> bool {
+    app.public_url.starts_with("https://")
+}
+
+#[get("/")]
+pub fn root() -> Redirect {
+    Redirect::to(format!("{MOUNT}/default/settings/scim"))
+}
+
+#[get("/<tenant>")]
+pub fn home(tenant: &str, _session: AdminSession) -> Redirect {
+    Redirect::to(format!("{MOUNT}/{tenant}/settings/scim"))
+}
+
+async fn tenant_info(app: &App, slug: &str) -> PortalResult<(tenants::Tenant, i64)> {
+    let slug = slug.to_string();
+    app.read(move |tx| {
+        let t = tenants::get_by_slug(tx, &slug)?;
+        let admins = admins::count(tx, t.id)?;
+        Ok::<_, Error>((t, admins))
+    })
+    .await
+    .map_err(PortalError::from)
+}
+
+fn login_template(tenant: &tenants::Tenant, has_admin: bool, email: &str, next: &str, error: Option<&str>) -> Template {
+    Template::render(
+        "portal/login.html",
+        context! { tenant_slug: &tenant.slug, tenant_name: &tenant.name, has_admin, email, next, error, title: "Sign in" },
+    )
+}
+
+#[get("/<tenant>/login?<next>")]
+pub async fn login_page(tenant: &str, next: Option<&str>, app: &State<App>) -> PortalResult<Template> {
+    let (t, count) = tenant_info(app, tenant).await?;
+    Ok(login_template(&t, count > 0, "", &safe_next(tenant, next), None))
+}
+
+#[derive(FromForm)]
+pub struct LoginForm {
+    email: String,
+    password: String,
+    next: Option<String>,
+}
+
+#[post("/<tenant>/login", data = "<form>")]
+pub async fn login(tenant: &str, form: Form<LoginForm>, app: &State<App>, jar: &CookieJar<'_>) -> PortalResult<Result<Redirect, (Status, Template)>> {
+    let (t, count) = tenant_info(app, tenant).await?;
+    let form = form.into_inner();
+    let next = safe_next(tenant, form.next.as_deref());
+    let (tenant_id, email) = (t.id, form.email.clone());
+    let found = app.read(move |tx| admins::find_for_sign_in(tx, tenant_id, &email)).await?;
+    let password = form.password;
+    let (admin, hash) = match found {
+        Some((a, h)) => (Some(a), Some(h)),
+        None => (None, None),
+    };
+    let verified = rocket::tokio::task::spawn_blocking(move || admins::verify_password(&password, hash.as_deref()))
+        .await
+        .unwrap_or(false);
+    let Some(admin) = admin.filter(|_| verified) else {
+        let error = "That e-mail address and password do not match an administrator of this tenant.";
+        return Ok(Err((Status::Unauthorized, login_template(&t, count > 0, &form.email, &next, Some(error)))));
+    };
+    // A new session secret at every sign-in; the old one (if any) ends now.
+    let old = jar.get_private(COOKIE).map(|c| c.value().to_string());
+    let secret = app
+        .write(move |tx| {
+            if let Some(old) = old {
+                admins::end_session(tx, &old)?;
+            }
+            admins::start_session(tx, &admin)
+        })
+        .await?;
+    jar.add_private(session::session_cookie(secret, secure(app)));
+    Ok(Ok(Redirect::to(next)))
+}
+
+#[derive(FromForm)]
+pub struct CsrfForm {
+    csrf: String,
+}
+
+#[post("/<tenant>/logout", data = "<form>")]
+pub async fn logout(tenant: &str, session: AdminSession, form: Form<CsrfForm>, app: &State<App>, jar: &CookieJar<'_>) -> PortalResult<Redirect> {
+    if !session.csrf_ok(&form.csrf) {
+        return Err(PortalError::BadCsrf);
+    }
+    if let Some(secret) = jar.get_private(COOKIE).map(|c| c.value().to_string()) {
+        app.write(move |tx| admins::end_session(tx, &secret)).await?;
+    }
+    session::clear_cookie(jar);
+    Ok(Redirect::to(uri!("/admin", login_page(tenant, Option::<&str>::None))))
+}
+
+fn setup_template(tenant: &tenants::Tenant, token: &str, email: &str, error: Option<&str>) -> Template {
+    Template::render(
+        "portal/setup.html",
+        context! { tenant_slug: &tenant.slug, tenant_name: &tenant.name, token, email, error, title: "Set up the first administrator",
+                   min_password: admins::MIN_PASSWORD_CHARS },
+    )
+}
+
+#[get("/<tenant>/setup?<token>")]
+pub async fn setup_page(tenant: &str, token: Option<&str>, app: &State<App>) -> PortalResult<Result<Template, (Status, Template)>> {
+    let (t, _) = tenant_info(app, tenant).await?;
+    let token = token.unwrap_or_default().to_string();
+    let (id, check) = (t.id, token.clone());
+    let valid = app.read(move |tx| admins::setup_token_valid(tx, id, &check)).await?;
+    if !valid {
+        return Ok(Err(super::error::page(
+            Status::NotFound,
+            "This set-up link is not valid",
+            "It has expired or was already used. Restart the server to print a new link, or run `scim-portal admin create`.",
+        )));
+    }
+    Ok(Ok(setup_template(&t, &token, "", None)))
+}
+
+#[derive(FromForm)]
+pub struct SetupForm {
+    token: String,
+    email: String,
+    password: String,
+    confirm: String,
+}
+
+#[post("/<tenant>/setup", data = "<form>")]
+pub async fn setup(tenant: &str, form: Form<SetupForm>, app: &State<App>, jar: &CookieJar<'_>) -> PortalResult<Result<Redirect, (Status, Template)>> {
+    let (t, _) = tenant_info(app, tenant).await?;
+    let form = form.into_inner();
+    let again = |error: &str| Ok(Err((Status::BadRequest, setup_template(&t, &form.token, &form.email, Some(error)))));
+    if form.password != form.confirm {
+        return again("The two passwords differ.");
+    }
+    if let Err(e) = admins::validate_email(&form.email) {
+        return again(&e.to_string());
+    }
+    let password = form.password.clone();
+    let hash = match rocket::tokio::task::spawn_blocking(move || admins::hash_password(&password)).await {
+        Ok(Ok(h)) => h,
+        Ok(Err(e)) => return again(&e.to_string()),
+        Err(_) => return Err(PortalError::Internal),
+    };
+    let (id, token, email) = (t.id, form.token.clone(), form.email.clone());
+    let created = app
+        .write(move |tx| {
+            let admin = admins::complete_setup(tx, id, &token, &email, &hash)?;
+            admins::start_session(tx, &admin)
+        })
+        .await;
+    match created {
+        Ok(secret) => {
+            jar.add_private(session::session_cookie(secret, secure(app)));
+            Ok(Ok(Redirect::to(format!("{MOUNT}/{tenant}/settings/scim"))))
+        }
+        Err(Error::Invalid(m) | Error::Conflict(m)) => again(&m),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Creates set-up links for every tenant without an administrator; returns (tenant, URL) pairs.
+pub fn setup_links(db: &Db, public_url: &str) -> Result<Vec<(String, String)>, Error> {
+    db.write(|tx| {
+        admins::tenants_without_admin(tx)?
+            .into_iter()
+            .map(|(id, slug)| {
+                let token = admins::create_setup_token(tx, id)?;
+                Ok((slug.clone(), format!("{public_url}{MOUNT}/{slug}/setup?token={token}")))
+            })
+            .collect()
+    })
+}
