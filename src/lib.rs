@@ -4,6 +4,7 @@
 //! [`build`] assembles the whole Rocket application from a figment, so the
 //! binary and the tests run exactly the same app.
 
+pub mod api;
 pub mod app;
 pub mod cli;
 pub mod config;
@@ -56,7 +57,9 @@ pub fn build(figment: Figment) -> Result<Rocket<Build>, String> {
         .register("/scim", scim::catchers::catchers())
         .attach(scim::log::FailureLog)
         .mount(portal::MOUNT, portal::routes())
+        .mount(api::MOUNT, api::routes())
         .register(portal::MOUNT, portal::catchers::catchers())
         .attach(portal::templates::fairing())
+        .attach(portal::headers::SecurityHeaders)
         .mount("/", rocket::routes![health::healthz, portal::assets::asset, portal::auth::root]))
 }

@@ -15,6 +15,8 @@ use crate::domain::{api_keys, format_time, now, Error};
 
 #[derive(Debug, Default, FromForm)]
 pub struct NewKey {
+    /// Missing means forged: it fails the check (403) rather than the form parse.
+    #[field(default = String::new())]
     csrf: String,
     label: String,
     /// yyyy-mm-dd, optional: the key stops working at the end of that day (UTC).
@@ -93,6 +95,8 @@ pub async fn create(_tenant: &str, session: AdminSession, form: Form<NewKey>, ap
 
 #[derive(FromForm)]
 pub struct CsrfOnly {
+    /// Missing means forged: it fails the check (403) rather than the form parse.
+    #[field(default = String::new())]
     csrf: String,
 }
 

@@ -112,6 +112,8 @@ pub async fn login(tenant: &str, form: Form<LoginForm>, app: &State<App>, jar: &
 
 #[derive(FromForm)]
 pub struct CsrfForm {
+    /// Missing means forged: it fails the check (403) rather than the form parse.
+    #[field(default = String::new())]
     csrf: String,
 }
 

@@ -2,13 +2,19 @@
 //! administrators only, every change behind a CSRF token.
 
 pub mod api_keys;
+pub mod applications;
 pub mod assets;
 pub mod auth;
 pub mod catchers;
 pub mod error;
+pub mod groups;
+pub mod headers;
+pub mod log;
+pub mod roles;
 pub mod scim_config;
 pub mod session;
 pub mod templates;
+pub mod users;
 
 use rocket::Route;
 use serde::Serialize;
@@ -71,7 +77,7 @@ impl Layout {
 
 /// Every portal route.
 pub fn routes() -> Vec<Route> {
-    rocket::routes![
+    let mut all = rocket::routes![
         auth::login_page,
         auth::login,
         auth::logout,
@@ -82,5 +88,11 @@ pub fn routes() -> Vec<Route> {
         api_keys::page,
         api_keys::create,
         api_keys::revoke,
-    ]
+    ];
+    all.extend(groups::routes());
+    all.extend(users::routes());
+    all.extend(roles::routes());
+    all.extend(applications::routes());
+    all.extend(log::routes());
+    all
 }

@@ -3,7 +3,7 @@
 use rocket::fairing::Fairing;
 use rocket_dyn_templates::Template;
 
-/// Every template under `templates/`, by the name pages render it with.
+/// The shared templates, by the name pages render them with; each section adds its own.
 const TEMPLATES: &[(&str, &str)] = &[
     ("base.html", include_str!("../../templates/base.html.tera")),
     ("macros.html", include_str!("../../templates/macros.html.tera")),
@@ -17,7 +17,15 @@ const TEMPLATES: &[(&str, &str)] = &[
 /// The template fairing, loading the embedded templates instead of a directory.
 pub fn fairing() -> impl Fairing {
     Template::try_custom(|engines| {
-        engines.tera.add_raw_templates(TEMPLATES.iter().copied())?;
+        let sections = [
+            super::groups::TEMPLATES,
+            super::users::TEMPLATES,
+            super::roles::TEMPLATES,
+            super::applications::TEMPLATES,
+            super::log::TEMPLATES,
+        ];
+        let all = TEMPLATES.iter().chain(sections.into_iter().flatten()).copied();
+        engines.tera.add_raw_templates(all)?;
         Ok(())
     })
 }

@@ -86,7 +86,7 @@ impl TestApp {
             .merge(("public_url", BASE))
             .merge(("log_level", "off"));
         let rocket = scim_portal::build(configure(figment)).expect("app builds");
-        let client = Client::untracked(rocket).expect("valid rocket");
+        let client = Client::tracked(rocket).expect("valid rocket");
         let mut app = TestApp { client, dir, token: String::new() };
         app.token = app.new_token("default", "test");
         app
@@ -228,4 +228,113 @@ pub fn enc(s: &str) -> String {
 
 pub fn ok(status: Status) -> bool {
     status.code < 400
+}
+
+/// A signed-in portal administrator (the client keeps the session cookie).
+pub struct Portal {
+    pub app: TestApp,
+    pub csrf: String,
+    pub email: String,
+}
+
+pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
+
+impl Portal {
+    /// A fresh app with an administrator of `default`, signed in.
+    pub fn new() -> Portal {
+        Self::from_app(TestApp::new(), "default", "admin@example.com")
+    }
+
+    /// Creates an administrator of `tenant` and signs in on a client that tracks cookies.
+    pub fn from_app(app: TestApp, tenant: &str, email: &str) -> Portal {
+        let hash = scim_portal::domain::admins::hash_password(ADMIN_PASSWORD).unwrap();
+        app.state()
+            .db
+            .write(|tx| {
+                let t = tenants::get_by_slug(tx, tenant)?;
+                scim_portal::domain::admins::create(tx, t.id, email, &hash)
+            })
+            .expect("admin created");
+        let mut portal = Portal { app, csrf: String::new(), email: email.to_string() };
+        let res = portal.form("POST", &format!("/admin/{tenant}/login"), &[("email", email), ("password", ADMIN_PASSWORD)]);
+        assert_eq!(res.status, 303, "sign-in failed: {}", res.html);
+        portal.csrf = portal.csrf_of(&format!("/admin/{tenant}/settings/api-keys"));
+        portal
+    }
+
+    /// GETs a page; returns (status, html, Location).
+    pub fn page(&self, uri: &str) -> HtmlRes {
+        let r = self.app.client.get(uri.to_string()).dispatch();
+        HtmlRes::read(r)
+    }
+
+    /// Submits a form (application/x-www-form-urlencoded).
+    pub fn form(&self, method: &str, uri: &str, fields: &[(&str, &str)]) -> HtmlRes {
+        let body = fields
+            .iter()
+            .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let req = match method {
+            "POST" => self.app.client.post(uri.to_string()),
+            m => panic!("method {m}"),
+        };
+        HtmlRes::read(req.header(ContentType::Form).body(body).dispatch())
+    }
+
+    /// Submits a form with this session's CSRF token added.
+    pub fn submit(&self, uri: &str, fields: &[(&str, &str)]) -> HtmlRes {
+        let mut all: Vec<(&str, &str)> = vec![("csrf", self.csrf.as_str())];
+        all.extend_from_slice(fields);
+        self.form("POST", uri, &all)
+    }
+
+    /// The CSRF token embedded in a page.
+    pub fn csrf_of(&self, uri: &str) -> String {
+        let page = self.page(uri);
+        let marker = "name=\"csrf\" value=\"";
+        let start = page.html.find(marker).unwrap_or_else(|| panic!("no csrf field on {uri}: {}", page.html)) + marker.len();
+        let end = page.html[start..].find('"').unwrap() + start;
+        page.html[start..end].to_string()
+    }
+}
+
+/// An HTML response.
+#[derive(Debug, Clone)]
+pub struct HtmlRes {
+    pub status: u16,
+    pub html: String,
+    pub location: Option<String>,
+    pub headers: Vec<(String, String)>,
+}
+
+impl From<LocalResponse<'_>> for HtmlRes {
+    fn from(r: LocalResponse<'_>) -> HtmlRes {
+        HtmlRes::read(r)
+    }
+}
+
+impl HtmlRes {
+    fn read(r: LocalResponse<'_>) -> HtmlRes {
+        let location = r.headers().get_one("Location").map(str::to_string);
+        let headers = r.headers().iter().map(|h| (h.name().to_string(), h.value().to_string())).collect();
+        let status = r.status().code;
+        let html = r.into_string().unwrap_or_default();
+        HtmlRes { status, html, location, headers }
+    }
+
+    /// The HTML with Tera's escaping of `/` undone, for plain-text assertions.
+    pub fn text(&self) -> String {
+        self.html.replace("&#x2F;", "/").replace("&amp;", "&").replace("&quot;", "\"").replace("&#x27;", "'")
+    }
+
+    #[track_caller]
+    pub fn expect(self, status: u16) -> HtmlRes {
+        assert_eq!(self.status, status, "unexpected status; page: {}", self.html);
+        self
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
 }
