@@ -1,5 +1,9 @@
 //! Shared application state: the database and what every surface needs to know.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
 use crate::config::AppConfig;
 use crate::db::{Db, DbError};
 
@@ -10,10 +14,37 @@ pub struct App {
     pub config: AppConfig,
     /// `public_url` resolved once.
     pub public_url: String,
+    /// When each API key's `last_used` was last written, so that busy keys
+    /// cost one write a minute rather than one per request.
+    pub key_use: Arc<Mutex<HashMap<i64, Instant>>>,
 }
 
-/// Errors of running blocking database work off the async workers.
+/// How stale an API key's `last used` time may get.
+pub const KEY_USE_RESOLUTION: Duration = Duration::from_secs(60);
+
 impl App {
+    pub fn new(db: Db, config: AppConfig) -> App {
+        App {
+            db,
+            public_url: config.public_url(),
+            config,
+            key_use: Arc::default(),
+        }
+    }
+
+    /// True when key `id`'s `last_used` is due a write (and notes that it is being written).
+    pub fn key_use_due(&self, id: i64) -> bool {
+        let Ok(mut seen) = self.key_use.lock() else { return false };
+        let now = Instant::now();
+        match seen.get(&id) {
+            Some(at) if now.duration_since(*at) < KEY_USE_RESOLUTION => false,
+            _ => {
+                seen.insert(id, now);
+                true
+            }
+        }
+    }
+
     /// Runs a write transaction on a blocking thread.
     pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
     where

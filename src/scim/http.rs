@@ -73,6 +73,13 @@ impl<'r> FromRequest<'r> for ScimClient {
             .await;
         match owner {
             Ok(Some(owner)) if owner.tenant_slug == slug => {
+                if app.key_use_due(owner.key_id) {
+                    let key = owner.key_id;
+                    // Bookkeeping only: a failure here must not fail the request.
+                    if let Err(e) = app.write(move |tx| api_keys::mark_used(tx, key)).await {
+                        rocket::warn!("could not record API key use: {e}");
+                    }
+                }
                 note(req, |l| {
                     l.tenant = Some(owner.tenant);
                     l.token_label = Some(owner.label.clone());
