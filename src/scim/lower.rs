@@ -78,7 +78,7 @@ fn term(kind: Kind, path: &AttrPath, op: Option<(CompareOp, &CompValue)>) -> Sci
     let column = |c: Column| Ok(Operand::Column(c));
     let operand: ScimResult<Operand> = match target(kind, path)? {
         Target::Id => column(Column::Id),
-        Target::Schemas | Target::Extension(_) => Err(invalid(format!("cannot filter on {path}"))),
+        Target::Schemas | Target::Extension(_) | Target::Ignored => Err(invalid(format!("cannot filter on {path}"))),
         Target::Meta(field) => match field {
             Some(MetaField::Created) => column(Column::Created),
             Some(MetaField::LastModified) => column(Column::LastModified),

@@ -174,6 +174,8 @@ fn apply_path(
     let path = parse_path(path_text).map_err(|e| ScimError::invalid_path(format!("invalid path {path_text:?}: {e}")))?;
     let (schema, attr, sub) = match resolve(kind, &path.attr).map_err(ScimError::invalid_path)? {
         Target::Attr { schema, attr, sub } => (schema, attr, sub),
+        // A password is accepted and not kept: nothing to change.
+        Target::Ignored => return Ok(()),
         Target::Id => return Err(read_only("id")),
         Target::Meta(_) => return Err(read_only("meta")),
         Target::Schemas | Target::Extension(_) => {

@@ -30,11 +30,25 @@ pub enum Target {
         attr: &'static Attribute,
         sub: Option<&'static Attribute>,
     },
+    /// An attribute accepted but not kept (a user's `password`).
+    Ignored,
 }
 
 /// Resolves a parsed path. Errors are messages for the caller to wrap.
 pub fn resolve(kind: Kind, path: &AttrPath) -> Result<Target, String> {
-    let unknown = || format!("unknown attribute {path:?} for a {}", kind.name()).replace("AttrPath", "");
+    let unknown = || {
+        let mut name = String::new();
+        if let Some(urn) = &path.urn {
+            name.push_str(urn);
+            name.push(':');
+        }
+        name.push_str(&path.attr);
+        if let Some(sub) = &path.sub_attr {
+            name.push('.');
+            name.push_str(sub);
+        }
+        format!("unknown attribute {name:?} for a {}", kind.name())
+    };
     let schema = match &path.urn {
         Some(urn) => kind
             .schema_for(urn)
@@ -48,6 +62,10 @@ pub fn resolve(kind: Kind, path: &AttrPath) -> Result<Target, String> {
         }
         if path.attr.eq_ignore_ascii_case("schemas") && path.sub_attr.is_none() {
             return Ok(Target::Schemas);
+        }
+        // Accepted and never stored or returned (RFC 7643 §4.1.1: returned "never").
+        if kind == Kind::User && path.attr.eq_ignore_ascii_case("password") && path.sub_attr.is_none() {
+            return Ok(Target::Ignored);
         }
         if path.attr.eq_ignore_ascii_case("meta") {
             let field = match path.sub_attr.as_deref().map(str::to_ascii_lowercase).as_deref() {

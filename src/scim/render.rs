@@ -147,7 +147,7 @@ fn selections(kind: Kind, list: &str) -> Vec<Selection> {
                     super::paths::MetaField::Version => "version",
                 }),
             }),
-            Target::Id | Target::Schemas => None,
+            Target::Id | Target::Schemas | Target::Ignored => None,
         })
         .collect()
 }
