@@ -17,6 +17,8 @@ pub struct App {
     /// When each API key's `last_used` was last written, so that busy keys
     /// cost one write a minute rather than one per request.
     pub key_use: Arc<Mutex<HashMap<i64, Instant>>>,
+    /// Failed sign-ins, per account and per client address.
+    pub sign_in_throttle: Arc<crate::throttle::Throttle>,
 }
 
 /// How stale an API key's `last used` time may get.
@@ -29,6 +31,7 @@ impl App {
             public_url: config.public_url(),
             config,
             key_use: Arc::default(),
+            sign_in_throttle: Arc::default(),
         }
     }
 

@@ -27,6 +27,11 @@ pub enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Copy the database to a new file while the server runs (SQLite online backup).
+    Backup {
+        /// The file to create.
+        file: std::path::PathBuf,
+    },
     /// Manage SCIM secret tokens (API keys).
     Token {
         #[command(subcommand)]
@@ -87,6 +92,10 @@ pub fn run(command: Command, config: &AppConfig) -> Result<String, String> {
                 config.public_url(),
                 tenant.slug
             ))
+        }
+        Command::Backup { file } => {
+            let pages = db.backup(&file).map_err(|e| e.to_string())?;
+            Ok(format!("backed up {} ({pages} pages) to {}", config.database_path.display(), file.display()))
         }
         Command::Admin {
             command: AdminCommand::Create { tenant, email },

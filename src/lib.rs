@@ -13,6 +13,7 @@ pub mod domain;
 pub mod health;
 pub mod portal;
 pub mod scim;
+pub mod throttle;
 
 use rocket::figment::Figment;
 use rocket::{Build, Rocket};

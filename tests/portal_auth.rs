@@ -179,3 +179,22 @@ fn api_key_form_errors_keep_what_was_typed() {
     portal.form("POST", "/admin/default/settings/api-keys", &[("label", "No csrf"), ("expires", "")]).expect(403);
     assert_eq!(portal.app.count("api_keys"), before);
 }
+
+#[test]
+fn repeated_failed_sign_ins_are_throttled_with_retry_after() {
+    let portal = Portal::new();
+    portal.form("POST", "/admin/default/logout", &[("csrf", &portal.csrf)]);
+    let try_password = |password: &str| portal.form("POST", "/admin/default/login", &[("email", "admin@example.com"), ("password", password)]);
+    for _ in 0..3 {
+        try_password("wrong password!!").expect(401);
+    }
+    // The fourth failure starts the back-off; the right password must wait too.
+    try_password("wrong password!!").expect(401);
+    let held = try_password(ADMIN_PASSWORD).expect(429);
+    let wait: u64 = held.header("Retry-After").expect("Retry-After").parse().unwrap();
+    assert!((1..=2).contains(&wait), "{wait}");
+    assert!(held.text().contains("Too many failed sign-ins"));
+    assert_eq!(portal.app.count("sessions"), 0, "no session while held back");
+    std::thread::sleep(std::time::Duration::from_millis(1100 * wait));
+    try_password(ADMIN_PASSWORD).expect(303);
+}

@@ -39,6 +39,21 @@ pub enum DbError {
     Migration(String),
 }
 
+impl DbError {
+    /// True when the database was only momentarily unavailable (locked by
+    /// another process past the busy timeout, or no pooled connection free in
+    /// time): the client should retry, and it is not a server fault.
+    pub fn is_busy(&self) -> bool {
+        match self {
+            DbError::Sqlite(rusqlite::Error::SqliteFailure(f, _)) => {
+                matches!(f.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+            }
+            DbError::Pool(_) => true,
+            _ => false,
+        }
+    }
+}
+
 /// The database: a single-connection writer pool and a reader pool on one file.
 #[derive(Clone)]
 pub struct Db {
@@ -115,6 +130,28 @@ impl Db {
         // A read transaction has nothing to commit; ending it releases the snapshot.
         tx.finish().map_err(DbError::from)?;
         Ok(value)
+    }
+
+    /// Copies the database to `target` with SQLite's online backup: a
+    /// consistent snapshot taken while the server keeps serving. Returns the
+    /// number of pages copied. `target` must not exist.
+    pub fn backup(&self, target: &Path) -> Result<i32, DbError> {
+        if target.exists() {
+            return Err(DbError::Migration(format!("{} already exists; choose a new file", target.display())));
+        }
+        let source = self.readers.get()?;
+        let mut copy = rusqlite::Connection::open(target)?;
+        let pages = {
+            let backup = rusqlite::backup::Backup::new(&source, &mut copy)?;
+            // Small steps with short pauses let writers proceed; a step restarts if a write intervenes.
+            backup.run_to_completion(256, Duration::from_millis(5), None)?;
+            backup.progress().pagecount
+        };
+        let ok: String = copy.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+        if ok != "ok" {
+            return Err(DbError::Migration(format!("the backup failed its integrity check: {ok}")));
+        }
+        Ok(pages)
     }
 
     /// True when a reader can run a query (used by /healthz).

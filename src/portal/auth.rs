@@ -3,6 +3,8 @@
 use rocket::form::{Form, FromForm};
 use rocket::http::{CookieJar, Status};
 use rocket::response::Redirect;
+use std::time::{Duration, Instant};
+
 use rocket::{get, post, uri, State};
 use rocket_dyn_templates::{context, Template};
 
@@ -12,6 +14,7 @@ use super::MOUNT;
 use crate::app::App;
 use crate::db::Db;
 use crate::domain::{admins, tenants, Error};
+use crate::throttle::Policy;
 
 /// Percent-encodes a value for a query string.
 pub fn encode_query(s: &str) -> String {
@@ -77,11 +80,58 @@ pub struct LoginForm {
     next: Option<String>,
 }
 
+/// Per account: three free tries, then 1 s, 2 s, 4 s … up to 15 minutes.
+const ACCOUNT_POLICY: Policy = Policy {
+    free_failures: 3,
+    first_delay: Duration::from_secs(1),
+    max_delay: Duration::from_secs(15 * 60),
+    forget_after: Duration::from_secs(60 * 60),
+};
+/// Per client address: more room (several people behind one NAT), same shape.
+const ADDRESS_POLICY: Policy = Policy {
+    free_failures: 20,
+    first_delay: Duration::from_secs(1),
+    max_delay: Duration::from_secs(15 * 60),
+    forget_after: Duration::from_secs(60 * 60),
+};
+
+/// A sign-in held back: 429 with Retry-After, the form again.
+pub struct TooManyTries {
+    page: Template,
+    retry_after: u64,
+}
+
+impl<'r> rocket::response::Responder<'r, 'static> for TooManyTries {
+    fn respond_to(self, req: &'r rocket::Request<'_>) -> rocket::response::Result<'static> {
+        rocket::Response::build_from((Status::TooManyRequests, self.page).respond_to(req)?)
+            .raw_header("Retry-After", self.retry_after.to_string())
+            .ok()
+    }
+}
+
+type LoginOutcome = Result<Redirect, Result<(Status, Template), TooManyTries>>;
+
 #[post("/<tenant>/login", data = "<form>")]
-pub async fn login(tenant: &str, form: Form<LoginForm>, app: &State<App>, jar: &CookieJar<'_>) -> PortalResult<Result<Redirect, (Status, Template)>> {
+pub async fn login(
+    tenant: &str,
+    form: Form<LoginForm>,
+    app: &State<App>,
+    jar: &CookieJar<'_>,
+    client: Option<std::net::IpAddr>,
+) -> PortalResult<LoginOutcome> {
     let (t, count) = tenant_info(app, tenant).await?;
     let form = form.into_inner();
     let next = safe_next(tenant, form.next.as_deref());
+    let account_key = format!("account:{}:{}", t.id.0, crate::db::fold(form.email.trim()));
+    let address_key = format!("address:{}", client.map(|a| a.to_string()).unwrap_or_default());
+    let throttle = &app.sign_in_throttle;
+    let now = Instant::now();
+    let held = throttle.wait(&account_key, now).max(throttle.wait(&address_key, now));
+    if let Some(wait) = held {
+        let error = format!("Too many failed sign-ins. Wait {} seconds and try again.", wait.as_secs().max(1));
+        let page = login_template(&t, count > 0, &form.email, &next, Some(&error));
+        return Ok(Err(Err(TooManyTries { page, retry_after: wait.as_secs().max(1) })));
+    }
     let (tenant_id, email) = (t.id, form.email.clone());
     let found = app.read(move |tx| admins::find_for_sign_in(tx, tenant_id, &email)).await?;
     let password = form.password;
@@ -93,9 +143,13 @@ pub async fn login(tenant: &str, form: Form<LoginForm>, app: &State<App>, jar: &
         .await
         .unwrap_or(false);
     let Some(admin) = admin.filter(|_| verified) else {
+        let now = Instant::now();
+        throttle.fail(&account_key, ACCOUNT_POLICY, now);
+        throttle.fail(&address_key, ADDRESS_POLICY, now);
         let error = "That e-mail address and password do not match an administrator of this tenant.";
-        return Ok(Err((Status::Unauthorized, login_template(&t, count > 0, &form.email, &next, Some(error)))));
+        return Ok(Err(Ok((Status::Unauthorized, login_template(&t, count > 0, &form.email, &next, Some(error))))));
     };
+    throttle.clear(&account_key);
     // A new session secret at every sign-in; the old one (if any) ends now.
     let old = jar.get_private(COOKIE).map(|c| c.value().to_string());
     let secret = app

@@ -88,6 +88,14 @@ impl From<domain::Error> for ScimError {
                 None,
                 "the resource has changed since the version given in If-Match",
             ),
+            domain::Error::Db(e) if e.is_busy() => {
+                rocket::warn!("database busy: {e}");
+                ScimError::new(
+                    Status::ServiceUnavailable,
+                    None,
+                    "the server is busy; retry the request shortly (nothing was changed)",
+                )
+            }
             domain::Error::Db(e) => {
                 rocket::error!("database error: {e}");
                 ScimError::internal()
@@ -106,6 +114,9 @@ impl<'r> Responder<'r, 'static> for ScimError {
             .sized_body(body.len(), std::io::Cursor::new(body));
         if self.status == Status::Unauthorized {
             res.header(Header::new("WWW-Authenticate", "Bearer realm=\"scim\""));
+        }
+        if self.status == Status::ServiceUnavailable || self.status == Status::TooManyRequests {
+            res.header(Header::new("Retry-After", "1"));
         }
         res.ok()
     }

@@ -169,7 +169,7 @@ pub async fn read_json(req_type: Option<&ContentType>, data: Data<'_>, limit: u6
             format!("the body is larger than {limit} bytes"),
         ));
     }
-    let value: Value = serde_json::from_slice(&bytes)
+    let value: Value = super::strict_json::from_slice(&bytes)
         .map_err(|e| ScimError::invalid_syntax(format!("the body is not valid JSON: {e}")))?;
     match value {
         Value::Object(obj) => Ok(obj),

@@ -15,6 +15,7 @@ pub mod render;
 pub mod resource;
 pub mod root;
 pub mod schema;
+pub mod strict_json;
 pub mod users;
 
 use rocket::http::Method;
