@@ -19,6 +19,8 @@ pub struct App {
     pub key_use: Arc<Mutex<HashMap<i64, Instant>>>,
     /// Failed sign-ins, per account and per client address.
     pub sign_in_throttle: Arc<crate::throttle::Throttle>,
+    /// The optional per-token SCIM rate limit.
+    pub scim_limiter: Option<Arc<crate::throttle::RateLimiter>>,
 }
 
 /// How stale an API key's `last used` time may get.
@@ -29,9 +31,11 @@ impl App {
         App {
             db,
             public_url: config.public_url(),
-            config,
             key_use: Arc::default(),
             sign_in_throttle: Arc::default(),
+            scim_limiter: (config.scim_rate_limit > 0.0)
+                .then(|| Arc::new(crate::throttle::RateLimiter::new(config.scim_rate_limit, config.scim_rate_burst))),
+            config,
         }
     }
 

@@ -24,6 +24,12 @@ pub struct AppConfig {
     /// Largest SCIM request body accepted, in bytes.
     #[serde(default = "default_max_body")]
     pub max_body_bytes: u64,
+    /// Per-token SCIM request rate (requests/second); 0 = no limit (Entra needs none).
+    #[serde(default)]
+    pub scim_rate_limit: f64,
+    /// Burst allowed above the rate, in requests.
+    #[serde(default = "default_burst")]
+    pub scim_rate_burst: f64,
     #[serde(default = "default_address")]
     pub address: IpAddr,
     #[serde(default = "default_port")]
@@ -38,6 +44,9 @@ fn default_durability() -> Durability {
 }
 fn default_max_body() -> u64 {
     1024 * 1024
+}
+fn default_burst() -> f64 {
+    50.0
 }
 fn default_address() -> IpAddr {
     IpAddr::from([127, 0, 0, 1])

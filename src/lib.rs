@@ -52,7 +52,7 @@ pub fn build(figment: Figment) -> Result<Rocket<Build>, String> {
         .manage(app)
         .mount(scim::MOUNT, scim::routes())
         .register("/scim", scim::catchers::catchers())
-        .attach(scim::log::FailureLog)
+        .attach(scim::log::FailureLog::default())
         .mount(portal::MOUNT, portal::routes())
         .mount(api::MOUNT, api::routes())
         .register(portal::MOUNT, portal::catchers::catchers())

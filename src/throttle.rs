@@ -99,3 +99,47 @@ mod tests {
         assert_eq!(t.wait("k", now), None);
     }
 }
+
+/// A token bucket per key: `rate` requests a second on average, bursts of `burst`.
+#[derive(Debug)]
+pub struct RateLimiter {
+    rate: f64,
+    burst: f64,
+    buckets: Mutex<HashMap<i64, (f64, Instant)>>,
+}
+
+impl RateLimiter {
+    pub fn new(rate: f64, burst: f64) -> RateLimiter {
+        RateLimiter { rate, burst: burst.max(1.0), buckets: Mutex::default() }
+    }
+
+    /// Takes one token for `key`; when none is left, how long until one is.
+    pub fn take(&self, key: i64, now: Instant) -> Result<(), Duration> {
+        let Ok(mut buckets) = self.buckets.lock() else { return Ok(()) };
+        let (tokens, last) = buckets.entry(key).or_insert((self.burst, now));
+        *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * self.rate).min(self.burst);
+        *last = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f64((1.0 - *tokens) / self.rate))
+        }
+    }
+}
+
+#[cfg(test)]
+mod rate_tests {
+    use super::*;
+
+    #[test]
+    fn bucket_allows_bursts_then_the_rate() {
+        let limiter = RateLimiter::new(10.0, 3.0);
+        let t0 = Instant::now();
+        assert!((0..3).all(|_| limiter.take(1, t0).is_ok()));
+        let wait = limiter.take(1, t0).unwrap_err();
+        assert!(wait <= Duration::from_millis(100) && wait > Duration::ZERO);
+        assert!(limiter.take(2, t0).is_ok(), "keys are independent");
+        assert!(limiter.take(1, t0 + Duration::from_millis(101)).is_ok());
+    }
+}

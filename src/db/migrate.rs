@@ -10,6 +10,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_init", include_str!("../../migrations/0001_init.sql")),
     ("0002_access", include_str!("../../migrations/0002_access.sql")),
     ("0003_admins", include_str!("../../migrations/0003_admins.sql")),
+    ("0004_log_filters", include_str!("../../migrations/0004_log_filters.sql")),
 ];
 
 /// Brings the database up to date, one transaction per migration.

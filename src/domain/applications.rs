@@ -2,7 +2,7 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::{format_time, is_unique_violation, now, Error, Result, TenantId};
+use super::{format_time, is_unique_violation, now, Error, Page, Result, TenantId};
 use crate::db::fold;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,9 +27,14 @@ const MAX_DESCRIPTION: usize = 500;
 
 /// The checked fields: trimmed name, optional http(s) URL, description.
 fn validate(input: &ApplicationInput) -> Result<(String, Option<String>, String)> {
+    checked(input).map_err(|(_, message)| Error::Invalid(message))
+}
+
+/// The checked fields, or the first field refused and why.
+fn checked(input: &ApplicationInput) -> std::result::Result<(String, Option<String>, String), (&'static str, String)> {
     let name = input.name.trim();
     if name.is_empty() || name.chars().count() > MAX_NAME {
-        return Err(Error::Invalid(format!("an application needs a name of 1 to {MAX_NAME} characters")));
+        return Err(("name", format!("an application needs a name of 1 to {MAX_NAME} characters")));
     }
     let url = input.url.trim();
     let url = if url.is_empty() {
@@ -37,15 +42,22 @@ fn validate(input: &ApplicationInput) -> Result<(String, Option<String>, String)
     } else {
         let lower = url.to_ascii_lowercase();
         if !(lower.starts_with("https://") || lower.starts_with("http://")) || url.len() > MAX_URL || url.contains(char::is_whitespace) {
-            return Err(Error::Invalid("the URL must start with https:// or http:// and contain no spaces".into()));
+            return Err(("url", "the URL must start with https:// or http:// and contain no spaces".into()));
         }
         Some(url.to_string())
     };
     let description = input.description.trim();
     if description.chars().count() > MAX_DESCRIPTION {
-        return Err(Error::Invalid(format!("the description is longer than {MAX_DESCRIPTION} characters")));
+        return Err(("description", format!("the description is longer than {MAX_DESCRIPTION} characters")));
     }
     Ok((name.to_string(), url, description.to_string()))
+}
+
+/// The first field of `input` that [`create`] or [`update`] would refuse, and
+/// why: `("name" | "url" | "description", message)`. Forms use it to show
+/// the message next to the field.
+pub fn invalid_field(input: &ApplicationInput) -> Option<(&'static str, String)> {
+    checked(input).err()
 }
 
 fn taken(name: &str) -> Error {
@@ -101,4 +113,47 @@ pub fn delete(conn: &Connection, tenant: TenantId, id: i64) -> Result<Applicatio
     let app = get(conn, tenant, id)?;
     conn.prepare_cached("DELETE FROM applications WHERE id = ?1")?.execute([id])?;
     Ok(app)
+}
+
+/// An application as listed: with the number of groups that grant it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApplicationSummary {
+    pub application: Application,
+    pub groups: i64,
+}
+
+/// One page of the tenant's applications, by name, each with the number of
+/// groups granting it. `offset` rows are skipped, `limit` returned at most.
+pub fn list_page(conn: &Connection, tenant: TenantId, offset: i64, limit: i64) -> Result<Page<ApplicationSummary>> {
+    let total: i64 = conn
+        .prepare_cached("SELECT COUNT(*) FROM applications WHERE tenant_id = ?1")?
+        .query_row([tenant.0], |r| r.get(0))?;
+    if limit <= 0 || offset >= total {
+        return Ok(Page { total, items: Vec::new() });
+    }
+    let items = conn
+        .prepare_cached(
+            "SELECT a.id, a.name, a.url, a.description,
+                    (SELECT COUNT(*) FROM group_applications ga WHERE ga.application_id = a.id)
+             FROM applications a WHERE a.tenant_id = ?1
+             ORDER BY a.name_key LIMIT ?2 OFFSET ?3",
+        )?
+        .query_map(params![tenant.0, limit, offset.max(0)], |r| {
+            Ok(ApplicationSummary {
+                application: Application { id: r.get(0)?, name: r.get(1)?, url: r.get(2)?, description: r.get(3)? },
+                groups: r.get(4)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(Page { total, items })
+}
+
+/// The number of groups granting application `id` of `tenant`.
+pub fn group_count(conn: &Connection, tenant: TenantId, id: i64) -> Result<i64> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT COUNT(*) FROM group_applications ga JOIN applications a ON a.id = ga.application_id
+             WHERE ga.application_id = ?1 AND a.tenant_id = ?2",
+        )?
+        .query_row(params![id, tenant.0], |r| r.get(0))?)
 }

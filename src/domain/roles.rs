@@ -3,7 +3,7 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::{format_time, is_unique_violation, now, Error, Result, TenantId};
+use super::{format_time, is_unique_violation, now, Error, Page, Result, TenantId};
 use crate::db::fold;
 
 /// One permission of the catalogue.
@@ -112,17 +112,27 @@ fn set_permissions<'a>(conn: &Connection, role: i64, permissions: impl Iterator<
 }
 
 fn validate(input: &RoleInput) -> Result<()> {
+    match invalid_field(input) {
+        Some((_, message)) => Err(Error::Invalid(message)),
+        None => Ok(()),
+    }
+}
+
+/// The first field of `input` that [`create`] or [`update`] would refuse, and
+/// why: `("name" | "description" | "permissions", message)`. Forms use it to
+/// show the message next to the field.
+pub fn invalid_field(input: &RoleInput) -> Option<(&'static str, String)> {
     let name = input.name.trim();
     if name.is_empty() || name.chars().count() > MAX_NAME {
-        return Err(Error::Invalid(format!("a role needs a name of 1 to {MAX_NAME} characters")));
+        return Some(("name", format!("a role needs a name of 1 to {MAX_NAME} characters")));
     }
-    if input.description.chars().count() > MAX_DESCRIPTION {
-        return Err(Error::Invalid(format!("the description is longer than {MAX_DESCRIPTION} characters")));
+    if input.description.trim().chars().count() > MAX_DESCRIPTION {
+        return Some(("description", format!("the description is longer than {MAX_DESCRIPTION} characters")));
     }
     if let Some(p) = input.permissions.iter().find(|p| !CATALOGUE.iter().any(|c| c.key == p.as_str())) {
-        return Err(Error::Invalid(format!("unknown permission {p:?}")));
+        return Some(("permissions", format!("unknown permission {p:?}")));
     }
-    Ok(())
+    None
 }
 
 fn taken(name: &str) -> Error {
@@ -239,4 +249,65 @@ pub fn delete(conn: &Connection, tenant: TenantId, id: i64) -> Result<Role> {
     }
     conn.prepare_cached("DELETE FROM roles WHERE id = ?1")?.execute([id])?;
     Ok(role)
+}
+
+/// A role as listed: with the number of groups that carry it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleSummary {
+    pub role: Role,
+    pub groups: i64,
+}
+
+/// The label of a permission key (the key itself when it is not in the catalogue).
+pub fn permission_label(key: &str) -> &str {
+    CATALOGUE.iter().find(|c| c.key == key).map_or(key, |c| c.label)
+}
+
+/// One page of the tenant's roles, predefined first, then by name, each with
+/// the number of groups carrying it. `offset` rows are skipped, `limit` returned at most.
+pub fn list_page(conn: &Connection, tenant: TenantId, offset: i64, limit: i64) -> Result<Page<RoleSummary>> {
+    let total: i64 = conn
+        .prepare_cached("SELECT COUNT(*) FROM roles WHERE tenant_id = ?1")?
+        .query_row([tenant.0], |r| r.get(0))?;
+    if limit <= 0 || offset >= total {
+        return Ok(Page { total, items: Vec::new() });
+    }
+    let rows: Vec<RoleSummary> = conn
+        .prepare_cached(
+            "SELECT r.id, r.name, r.description, r.predefined,
+                    (SELECT COUNT(*) FROM group_roles gr WHERE gr.role_id = r.id)
+             FROM roles r WHERE r.tenant_id = ?1
+             ORDER BY r.predefined DESC, r.name_key LIMIT ?2 OFFSET ?3",
+        )?
+        .query_map(params![tenant.0, limit, offset.max(0)], |r| {
+            Ok(RoleSummary {
+                role: Role {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    description: r.get(2)?,
+                    predefined: r.get(3)?,
+                    permissions: Vec::new(),
+                },
+                groups: r.get(4)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let items = rows
+        .into_iter()
+        .map(|mut s| {
+            s.role.permissions = permissions_of(conn, s.role.id)?;
+            Ok(s)
+        })
+        .collect::<Result<_>>()?;
+    Ok(Page { total, items })
+}
+
+/// The number of groups carrying role `id` of `tenant`.
+pub fn group_count(conn: &Connection, tenant: TenantId, id: i64) -> Result<i64> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT COUNT(*) FROM group_roles gr JOIN roles r ON r.id = gr.role_id
+             WHERE gr.role_id = ?1 AND r.tenant_id = ?2",
+        )?
+        .query_row(params![id, tenant.0], |r| r.get(0))?)
 }

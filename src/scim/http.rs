@@ -73,6 +73,21 @@ impl<'r> FromRequest<'r> for ScimClient {
             .await;
         match owner {
             Ok(Some(owner)) if owner.tenant_slug == slug => {
+                if let Some(limiter) = &app.scim_limiter {
+                    if let Err(wait) = limiter.take(owner.key_id, std::time::Instant::now()) {
+                        let error = ScimError::new(
+                            Status::TooManyRequests,
+                            None,
+                            format!("too many requests for this token; retry after {} ms", wait.as_millis().max(1)),
+                        );
+                        note(req, |l| {
+                            l.tenant = Some(owner.tenant);
+                            l.token_label = Some(owner.label.clone());
+                            l.error = Some(error.detail.clone());
+                        });
+                        return Outcome::Error((Status::TooManyRequests, error));
+                    }
+                }
                 if app.key_use_due(owner.key_id) {
                     let key = owner.key_id;
                     // Bookkeeping only: a failure here must not fail the request.

@@ -10,7 +10,30 @@ use crate::app::App;
 use crate::domain::provisioning_log::{self, Entry};
 use crate::domain::tenants;
 
-pub struct FailureLog;
+/// Overload answers (429, 503) are logged at most once a second per tenant
+/// and status, so that logging cannot add a write per rejected request.
+#[derive(Default)]
+pub struct FailureLog {
+    overload_logged: std::sync::Mutex<std::collections::HashMap<(String, u16), std::time::Instant>>,
+}
+
+impl FailureLog {
+    fn overload_due(&self, slug: &str, status: u16) -> bool {
+        let Ok(mut seen) = self.overload_logged.lock() else { return false };
+        let now = std::time::Instant::now();
+        let key = (slug.to_string(), status);
+        match seen.get(&key) {
+            Some(at) if now.duration_since(*at) < std::time::Duration::from_secs(1) => false,
+            _ => {
+                if seen.len() > 10_000 {
+                    seen.clear();
+                }
+                seen.insert(key, now);
+                true
+            }
+        }
+    }
+}
 
 /// The tenant slug and the path below it, for a request under the SCIM mount.
 fn split_path(path: &str) -> Option<(&str, &str)> {
@@ -36,6 +59,10 @@ impl Fairing for FailureLog {
         }
         let path = req.uri().path().to_string();
         let Some((slug, below)) = split_path(&path) else { return };
+        let status = res.status().code;
+        if (status == 429 || status == 503) && !self.overload_due(slug, status) {
+            return;
+        }
         let Some(app) = req.rocket().state::<App>() else { return };
         let facts = req
             .local_cache(RequestLog::default)

@@ -28,17 +28,19 @@ pub struct Res {
     pub etag: Option<String>,
     pub location: Option<String>,
     pub www_authenticate: Option<String>,
+    pub retry_after: Option<String>,
 }
 
 impl Res {
     fn read(r: LocalResponse<'_>) -> Res {
         let header = |n: &str| r.headers().get_one(n).map(str::to_string);
+        let retry_after = header("Retry-After");
         let (content_type, etag, location, www_authenticate) =
             (header("Content-Type"), header("ETag"), header("Location"), header("WWW-Authenticate"));
         let status = r.status().code;
         let text = r.into_string().unwrap_or_default();
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Res { status, body, text, content_type, etag, location, www_authenticate }
+        Res { status, body, text, content_type, etag, location, www_authenticate, retry_after }
     }
 
     /// Asserts the status, printing the body when it is not the one expected.
