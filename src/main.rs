@@ -29,7 +29,9 @@ async fn main() {
             let rocket = scim_portal::build(figment).unwrap_or_else(|e| fail(&e));
             announce_setup_links(&rocket);
             if let Err(e) = rocket.launch().await {
-                fail(&format!("the server stopped: {e}"));
+                // Rocket logs the details (e.g. which routes collide) and returns a summary.
+                let summary = e.pretty_print();
+                fail(&format!("the server stopped: {summary}"));
             }
         }
         Some(command) => {
