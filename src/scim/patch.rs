@@ -390,7 +390,9 @@ fn set_filtered(
                     _ => Map::new(),
                 },
             };
-            if matched.is_empty() {
+            if matched.is_empty() && patch.values().all(Value::is_null) {
+                // Clearing a value nobody has: nothing to do (and no empty element to create).
+            } else if matched.is_empty() {
                 // Entra replaces `emails[type eq "work"].value` on users that have no work
                 // e-mail yet: create the element the filter describes.
                 let Some(mut element) = eq_terms(attr, filter) else {

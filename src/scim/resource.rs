@@ -279,6 +279,14 @@ pub fn user_data(mut doc: Map<String, Value>) -> crate::domain::users::UserData 
     let external_id = take_string(&mut doc, "externalId");
     let display_name = take_string(&mut doc, "displayName");
     let active = doc.remove("active").and_then(|v| v.as_bool());
+    // An e-mail without an address is no e-mail: keep the document and the
+    // lookup index (which filters read) in agreement by dropping it from both.
+    if let Some(Value::Array(items)) = doc.get_mut("emails") {
+        items.retain(|e| e.get("value").is_some_and(Value::is_string));
+        if items.is_empty() {
+            doc.remove("emails");
+        }
+    }
     let emails = doc
         .get("emails")
         .and_then(Value::as_array)
