@@ -220,7 +220,6 @@ mod tests {
                         .collect::<rusqlite::Result<_>>()
                         .unwrap();
                     let plan = plan.join("; ");
-                    eprintln!("PLAN {sql}: {plan}");
                     assert!(plan.contains("USING COVERING INDEX") || plan.contains("USING INDEX"), "{filter:?}: {plan}");
                     assert!(!plan.contains("TEMP B-TREE"), "{filter:?}: {plan}");
                 }
