@@ -55,6 +55,7 @@ pub fn build(figment: Figment) -> Result<Rocket<Build>, String> {
         .attach(scim::log::FailureLog::default())
         .mount(portal::MOUNT, portal::routes())
         .mount(api::MOUNT, api::routes())
+        .register(api::MOUNT, api::catchers())
         .register(portal::MOUNT, portal::catchers::catchers())
         .attach(portal::templates::fairing())
         .attach(portal::headers::SecurityHeaders)
