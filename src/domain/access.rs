@@ -185,6 +185,6 @@ pub fn effective(conn: &Connection, tenant: TenantId, user: &User) -> Result<Acc
             }),
         }
     }
-    applications.sort_by(|a, b| a.application.name.to_lowercase().cmp(&b.application.name.to_lowercase()));
+    applications.sort_by_key(|a| a.application.name.to_lowercase());
     Ok(Access { suspended: false, role: Some(role), applications })
 }

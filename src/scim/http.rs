@@ -45,7 +45,7 @@ pub struct ScimClient {
     pub token_label: String,
 }
 
-fn unauthorized<'r>(req: &'r Request<'_>, detail: &str) -> Outcome<ScimClient, ScimError> {
+fn unauthorized(req: &Request<'_>, detail: &str) -> Outcome<ScimClient, ScimError> {
     let error = ScimError::unauthorized(detail);
     note(req, |l| l.error = Some(error.detail.clone()));
     Outcome::Error((Status::Unauthorized, error))
