@@ -33,10 +33,23 @@ pub fn open_db(config: &AppConfig) -> Result<Db, String> {
         .map_err(|e| format!("cannot open the database {}: {e}", config.database_path.display()))
 }
 
+/// Rocket's `debug` log level prints every request's headers, bearer tokens
+/// and session cookies included; secrets must never reach a log, so it is
+/// lowered to `normal`.
+fn without_secret_logging(figment: Figment) -> Figment {
+    let level = figment.extract_inner::<rocket::config::LogLevel>("log_level");
+    if matches!(level, Ok(rocket::config::LogLevel::Debug)) {
+        eprintln!("scim-portal: log_level \"debug\" would log bearer tokens and session cookies; using \"normal\"");
+        return figment.merge(("log_level", rocket::config::LogLevel::Normal));
+    }
+    figment
+}
+
 /// Builds the application from `figment`.
 pub fn build(figment: Figment) -> Result<Rocket<Build>, String> {
     let config = AppConfig::from_figment(&figment)?;
     let figment = config::with_secret_key(figment, &config)?;
+    let figment = without_secret_logging(figment);
     let figment = match figment.find_value("template_dir") {
         Ok(_) => figment,
         Err(_) => {
