@@ -274,3 +274,36 @@ fn secrets_never_appear_in_the_database_logs_or_responses() {
     let hash: String = conn.query_row("SELECT password_hash FROM admins", [], |r| r.get(0)).unwrap();
     assert!(hash.starts_with("$argon2id$"), "{hash}");
 }
+
+#[test]
+fn sigterm_lets_an_in_flight_request_finish() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let token = cli(&dir.path().join("db/r.db"), &["token", "create"], None);
+    let mut s = start(dir.path());
+    let body = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "inflight@example.com"}).to_string();
+    let addr = s.base.trim_start_matches("http://").to_string();
+    let mut conn = std::net::TcpStream::connect(&addr).unwrap();
+    let head = format!(
+        "POST /scim/v2/default/Users HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/scim+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    conn.write_all(head.as_bytes()).unwrap();
+    conn.write_all(&body.as_bytes()[..10]).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    // SIGTERM while the request is half sent.
+    let pid = s.child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    std::thread::sleep(Duration::from_millis(300));
+    // A new connection is refused or dropped; the in-flight one completes.
+    conn.write_all(&body.as_bytes()[10..]).unwrap();
+    let mut reply = String::new();
+    conn.read_to_string(&mut reply).unwrap();
+    assert!(reply.starts_with("HTTP/1.1 201"), "{reply}");
+    let status = s.child.wait().unwrap();
+    assert!(status.success(), "clean exit after SIGTERM: {status:?}");
+    // And it was stored.
+    let db = rusqlite::Connection::open(dir.path().join("db/r.db")).unwrap();
+    let n: i64 = db.query_row("SELECT COUNT(*) FROM users WHERE user_name = 'inflight@example.com'", [], |r| r.get(0)).unwrap();
+    assert_eq!(n, 1);
+}
