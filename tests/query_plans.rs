@@ -387,8 +387,10 @@ fn removing_one_member_by_value_filter_is_a_keyed_lookup() {
         DOMAIN_GROUPS,
         "groups.rs",
         "\"DELETE FROM group_members WHERE group_id = ?1 AND user_id IN (
-             SELECT m.user_id FROM group_members m JOIN users u ON u.id = m.user_id
-             WHERE m.group_id = ?1 AND {})\"",
+             SELECT u.id FROM users u
+             WHERE u.tenant_id = ?2
+               AND EXISTS (SELECT 1 FROM group_members m WHERE m.group_id = ?1 AND m.user_id = u.id)
+               AND {})\"",
     );
     let members = schema::find(schema::GROUP_SCHEMA.attributes, "members").unwrap();
     let ast = scim_filter::parse_filter(r#"value eq "u""#).unwrap();
@@ -398,7 +400,7 @@ fn removing_one_member_by_value_filter_is_a_keyed_lookup() {
         &Collection::Members,
         "u",
         &inner,
-        vec![SqlValue::Integer(1)],
+        vec![SqlValue::Integer(1), SqlValue::Integer(1)],
     )
     .unwrap();
     let text = template.trim_matches('"').replacen("{}", &sql.text, 1);

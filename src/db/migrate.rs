@@ -11,6 +11,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0002_access", include_str!("../../migrations/0002_access.sql")),
     ("0003_admins", include_str!("../../migrations/0003_admins.sql")),
     ("0004_log_filters", include_str!("../../migrations/0004_log_filters.sql")),
+    ("0005_planner_stats", include_str!("../../migrations/0005_planner_stats.sql")),
 ];
 
 /// Brings the database up to date, one transaction per migration.

@@ -219,18 +219,22 @@ pub fn remove_members(conn: &Connection, tenant: TenantId, group: &Group, user_i
 }
 
 /// Removes the members for which `member_filter` (over fields `value`, `display`, `type`) holds.
-pub fn remove_members_where(conn: &Connection, group: &Group, member_filter: &Filter) -> Result<usize> {
+/// The candidates are found from the tenant's users (by indexed id for
+/// `value eq "…"`), then checked for membership: the member list is not read.
+pub fn remove_members_where(conn: &Connection, tenant: TenantId, group: &Group, member_filter: &Filter) -> Result<usize> {
     let sql = filter::compile_element(
         Resource::Group,
         &filter::Collection::Members,
         "u",
         member_filter,
-        vec![rusqlite::types::Value::Integer(group.row_id)],
+        vec![rusqlite::types::Value::Integer(group.row_id), rusqlite::types::Value::Integer(tenant.0)],
     )?;
     let text = format!(
         "DELETE FROM group_members WHERE group_id = ?1 AND user_id IN (
-             SELECT m.user_id FROM group_members m JOIN users u ON u.id = m.user_id
-             WHERE m.group_id = ?1 AND {})",
+             SELECT u.id FROM users u
+             WHERE u.tenant_id = ?2
+               AND EXISTS (SELECT 1 FROM group_members m WHERE m.group_id = ?1 AND m.user_id = u.id)
+               AND {})",
         sql.text
     );
     Ok(conn.execute(&text, rusqlite::params_from_iter(sql.params.iter()))?)

@@ -181,7 +181,7 @@ fn apply_member_changes(tx: &Connection, tenant: TenantId, group: &Group, change
             }
             MemberChange::Remove(ids) => delta.removed += groups::remove_members(tx, tenant, group, &ids)?,
             MemberChange::RemoveWhere(filter) => {
-                delta.removed += groups::remove_members_where(tx, group, &filter).map_err(|e| match e {
+                delta.removed += groups::remove_members_where(tx, tenant, group, &filter).map_err(|e| match e {
                     crate::domain::Error::Invalid(m) => ScimError::invalid_path(m),
                     e => e.into(),
                 })?
