@@ -40,7 +40,6 @@ const SCIM_TYPES: &[&str] = &[
     "invalidValue",
     "invalidVers",
     "sensitive",
-    "tooLarge",
 ];
 
 // ------------------------------------------------------------ running properties

@@ -180,7 +180,7 @@ pub async fn read_json(req_type: Option<&ContentType>, data: Data<'_>, limit: u6
     if !bytes.is_complete() {
         return Err(ScimError::new(
             Status::PayloadTooLarge,
-            Some("tooLarge"),
+            None,
             format!("the body is larger than {limit} bytes"),
         ));
     }
