@@ -179,7 +179,10 @@ fn start(db: &Path) -> Server {
     };
     let mut token_cmd = Command::new(bin());
     env(&mut token_cmd);
-    let token = String::from_utf8(token_cmd.args(["token", "create", "--name", "bench"]).output().unwrap().stdout).unwrap().trim().to_string();
+    let token = String::from_utf8(token_cmd.args(["token", "create", "--name", "bench"]).output().unwrap().stdout)
+        .unwrap()
+        .trim()
+        .to_string();
     let mut admin = Command::new(bin());
     env(&mut admin);
     let mut child = admin
@@ -227,7 +230,14 @@ fn percentile(sorted: &[u32], p: f64) -> f64 {
 
 /// Runs `make(worker, n)` requests from `concurrency` keep-alive clients for
 /// `plan.warmup + plan.measure`, measuring only after the warm-up.
-async fn timed<F>(server: &Server, name: &str, concurrency: usize, plan: Plan, headers: Vec<(String, String)>, make: F) -> Row
+async fn timed<F>(
+    server: &Server,
+    name: &str,
+    concurrency: usize,
+    plan: Plan,
+    headers: Vec<(String, String)>,
+    make: F,
+) -> Row
 where
     F: Fn(usize, u64) -> Req + Send + Sync + 'static,
 {
@@ -331,9 +341,13 @@ async fn first_sync(server: &Server, plan: Plan) -> (f64, u64, Vec<String>, Vec<
             let mut ids = Vec::new();
             for i in (w * per)..((w + 1) * per).min(plan.users) {
                 let name = format!("u{i:06}");
-                let q = conn.send("GET", &filter_path("Users", &format!("userName eq \"{name}@example.com\""), ""), &h, None).await;
+                let q = conn
+                    .send("GET", &filter_path("Users", &format!("userName eq \"{name}@example.com\""), ""), &h, None)
+                    .await;
                 assert_eq!(q.status, 200);
-                let r = conn.send("POST", "/scim/v2/default/Users", &h, Some(entra_user(&name).to_string().as_bytes())).await;
+                let r = conn
+                    .send("POST", "/scim/v2/default/Users", &h, Some(entra_user(&name).to_string().as_bytes()))
+                    .await;
                 assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
                 let v: Value = serde_json::from_slice(&r.body).unwrap();
                 ids.push((i, v["id"].as_str().unwrap().to_string()));
@@ -360,7 +374,14 @@ async fn first_sync(server: &Server, plan: Plan) -> (f64, u64, Vec<String>, Vec<
             let mut ids = Vec::new();
             for g in (w * gper)..((w + 1) * gper).min(plan.groups) {
                 let name = format!("Group {g:04}");
-                let q = conn.send("GET", &filter_path("Groups", &format!("displayName eq \"{name}\""), "&excludedAttributes=members"), &h, None).await;
+                let q = conn
+                    .send(
+                        "GET",
+                        &filter_path("Groups", &format!("displayName eq \"{name}\""), "&excludedAttributes=members"),
+                        &h,
+                        None,
+                    )
+                    .await;
                 assert_eq!(q.status, 200);
                 let body = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group",
                     "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"],
@@ -372,8 +393,11 @@ async fn first_sync(server: &Server, plan: Plan) -> (f64, u64, Vec<String>, Vec<
                 requests.fetch_add(2, Ordering::Relaxed);
                 for m in 0..per_group {
                     let user = &users[(g * per_group + m) % users.len()];
-                    let p = patch_body(json!([{"op": "Add", "path": "members", "value": [{"$ref": null, "value": user}]}]));
-                    let r = conn.send("PATCH", &format!("/scim/v2/default/Groups/{gid}"), &h, Some(p.to_string().as_bytes())).await;
+                    let p =
+                        patch_body(json!([{"op": "Add", "path": "members", "value": [{"$ref": null, "value": user}]}]));
+                    let r = conn
+                        .send("PATCH", &format!("/scim/v2/default/Groups/{gid}"), &h, Some(p.to_string().as_bytes()))
+                        .await;
                     assert!(r.status == 200 || r.status == 204);
                     requests.fetch_add(1, Ordering::Relaxed);
                 }
@@ -405,7 +429,9 @@ async fn group_growth(server: &Server, plan: Plan, users: &[String]) -> (Row, Ro
     let mut big = Vec::new();
     server.reset_peak();
     for i in 0..plan.big_group {
-        let p = patch_body(json!([{"op": "Add", "path": "members", "value": [{"$ref": null, "value": users[i % users.len()]}]}]));
+        let p = patch_body(
+            json!([{"op": "Add", "path": "members", "value": [{"$ref": null, "value": users[i % users.len()]}]}]),
+        );
         let t = Instant::now();
         let r = conn.send("PATCH", &path, &h, Some(p.to_string().as_bytes())).await;
         let us = t.elapsed().as_micros() as u32;
@@ -442,7 +468,12 @@ async fn sign_in(server: &mut Server) {
     let mut conn = Conn::open(server.port).await;
     let body = "email=bench%40example.com&password=benchmark+password";
     let r = conn
-        .send("POST", "/admin/default/login", &[("Content-Type", "application/x-www-form-urlencoded")], Some(body.as_bytes()))
+        .send(
+            "POST",
+            "/admin/default/login",
+            &[("Content-Type", "application/x-www-form-urlencoded")],
+            Some(body.as_bytes()),
+        )
         .await;
     assert_eq!(r.status, 303, "sign-in");
     server.cookie = r.set_cookie.expect("session cookie");
@@ -456,7 +487,11 @@ fn machine() -> String {
         .map_or(0.0, |kb| kb / 1024.0 / 1024.0);
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
         .unwrap_or_default();
     format!("{cores} cores ({cpu}), {mem:.1} GiB memory")
 }

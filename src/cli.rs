@@ -79,12 +79,9 @@ pub fn run(command: Command, config: &AppConfig) -> Result<String, String> {
     let db = crate::open_db(config)?;
     match command {
         Command::Serve => Err("serve is handled by main".into()),
-        Command::Tenant {
-            command: TenantCommand::Create { slug, name },
-        } => {
-            let tenant = db
-                .write(|tx| tenants::create(tx, &slug, name.as_deref().unwrap_or("")))
-                .map_err(|e| e.to_string())?;
+        Command::Tenant { command: TenantCommand::Create { slug, name } } => {
+            let tenant =
+                db.write(|tx| tenants::create(tx, &slug, name.as_deref().unwrap_or(""))).map_err(|e| e.to_string())?;
             Ok(format!(
                 "created tenant {} ({}); SCIM endpoint {}/scim/v2/{}",
                 tenant.slug,
@@ -97,9 +94,7 @@ pub fn run(command: Command, config: &AppConfig) -> Result<String, String> {
             let pages = db.backup(&file).map_err(|e| e.to_string())?;
             Ok(format!("backed up {} ({pages} pages) to {}", config.database_path.display(), file.display()))
         }
-        Command::Admin {
-            command: AdminCommand::Create { tenant, email },
-        } => {
+        Command::Admin { command: AdminCommand::Create { tenant, email } } => {
             let mut password = String::new();
             std::io::stdin()
                 .read_line(&mut password)
@@ -118,9 +113,7 @@ pub fn run(command: Command, config: &AppConfig) -> Result<String, String> {
                 config.public_url()
             ))
         }
-        Command::Token {
-            command: TokenCommand::Create { tenant, name },
-        } => {
+        Command::Token { command: TokenCommand::Create { tenant, name } } => {
             let (_, secret) = db
                 .write(|tx| {
                     let tenant = tenants::get_by_slug(tx, &tenant)?;

@@ -79,18 +79,11 @@ impl AppConfig {
 pub fn with_secret_key(figment: Figment, config: &AppConfig) -> Result<Figment, String> {
     // Rocket's own defaults carry an all-zero key (refused in release builds), so
     // only a non-zero configured key counts as "configured".
-    let configured = figment
-        .extract::<rocket::Config>()
-        .map_err(|e| format!("invalid configuration: {e}"))?
-        .secret_key;
+    let configured = figment.extract::<rocket::Config>().map_err(|e| format!("invalid configuration: {e}"))?.secret_key;
     if !configured.is_zero() {
         return Ok(figment);
     }
-    let dir = config
-        .database_path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+    let dir = config.database_path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let key = load_or_create_key(&dir.join("secret_key"))?;
     Ok(figment.merge(("secret_key", key)))
 }
@@ -116,8 +109,7 @@ fn load_or_create_key(path: &Path) -> Result<String, String> {
     }
     match options.open(path) {
         Ok(mut file) => {
-            file.write_all(key.as_bytes())
-                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            file.write_all(key.as_bytes()).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
             Ok(key)
         }
         // Another process created it first: use theirs.

@@ -8,9 +8,7 @@ use crate::app::App;
 #[get("/healthz")]
 pub async fn healthz(app: &State<App>) -> (Status, &'static str) {
     let db = app.db.clone();
-    let ok = rocket::tokio::task::spawn_blocking(move || db.is_reachable())
-        .await
-        .unwrap_or(false);
+    let ok = rocket::tokio::task::spawn_blocking(move || db.is_reachable()).await.unwrap_or(false);
     if ok {
         (Status::Ok, "ok\n")
     } else {

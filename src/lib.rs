@@ -58,8 +58,7 @@ pub fn build(figment: Figment) -> Result<Rocket<Build>, String> {
         }
     };
     let db = open_db(&config)?;
-    db.write(|tx| domain::roles::seed_all(tx))
-        .map_err(|e| format!("cannot seed the predefined roles: {e}"))?;
+    db.write(|tx| domain::roles::seed_all(tx)).map_err(|e| format!("cannot seed the predefined roles: {e}"))?;
     let app = App::new(db, config);
     Ok(rocket::custom(figment)
         .manage(app)

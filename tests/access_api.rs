@@ -13,41 +13,23 @@ use scim_portal::domain::{api_keys, format_time, tenants, Error, TenantId};
 
 fn tenant(app: &TestApp, slug: &str) -> TenantId {
     let slug = slug.to_string();
-    app.state()
-        .db
-        .read(move |tx| tenants::get_by_slug(tx, &slug))
-        .unwrap()
-        .id
+    app.state().db.read(move |tx| tenants::get_by_slug(tx, &slug)).unwrap().id
 }
 
 /// GET the access of `user_name` in `tenant` with `token`.
 fn access_of(app: &TestApp, tenant: &str, user_name: &str, token: Option<&str>) -> Res {
-    app.raw(
-        "GET",
-        &format!("/api/v1/{tenant}/users/{}/access", enc(user_name)),
-        token,
-        &[],
-        None,
-    )
+    app.raw("GET", &format!("/api/v1/{tenant}/users/{}/access", enc(user_name)), token, &[], None)
 }
 
 fn add_members(app: &TestApp, group: &str, users: &[&str]) {
     let value: Vec<Value> = users.iter().map(|u| json!({ "value": u })).collect();
-    patched(app.patch(
-        &format!("/Groups/{group}"),
-        json!([{ "op": "add", "path": "members", "value": value }]),
-    ));
+    patched(app.patch(&format!("/Groups/{group}"), json!([{ "op": "add", "path": "members", "value": value }])));
 }
 
 /// A group PATCH succeeded (200 with the group, or 204).
 #[track_caller]
 fn patched(res: Res) {
-    assert!(
-        res.status == 200 || res.status == 204,
-        "{}: {}",
-        res.status,
-        res.text
-    );
+    assert!(res.status == 200 || res.status == 204, "{}: {}", res.status, res.text);
 }
 
 fn assign(app: &TestApp, group: &str, role: &str) {
@@ -64,16 +46,8 @@ fn assign(app: &TestApp, group: &str, role: &str) {
 
 fn new_app(app: &TestApp, name: &str, url: &str) -> i64 {
     let t = tenant(app, "default");
-    let input = ApplicationInput {
-        name: name.into(),
-        url: url.into(),
-        description: String::new(),
-    };
-    app.state()
-        .db
-        .write(|tx| applications::create(tx, t, &input))
-        .unwrap()
-        .id
+    let input = ApplicationInput { name: name.into(), url: url.into(), description: String::new() };
+    app.state().db.write(|tx| applications::create(tx, t, &input)).unwrap().id
 }
 
 fn grant(app: &TestApp, group: &str, apps: &[i64]) {
@@ -93,12 +67,7 @@ fn assigned_at(app: &TestApp, group: &str) -> String {
         .db
         .read(|tx| {
             let g = groups::get(tx, t, group)?;
-            Ok::<_, Error>(
-                access::group_grant(tx, t, &g)?
-                    .role
-                    .expect("a role")
-                    .assigned_at,
-            )
+            Ok::<_, Error>(access::group_grant(tx, t, &g)?.role.expect("a role").assigned_at)
         })
         .map(|at| format_time(&at))
         .unwrap()
@@ -123,15 +92,7 @@ fn a_user_without_role_groups_gets_the_default_role() {
     // userName matches regardless of case, and percent-encoding is decoded.
     let upper = access_of(&app, "default", "ALICE@Example.COM", Some(&app.token)).expect(200);
     assert_eq!(upper.body, res.body);
-    let raw = app
-        .raw(
-            "GET",
-            "/api/v1/default/users/alice@example.com/access",
-            Some(&app.token),
-            &[],
-            None,
-        )
-        .expect(200);
+    let raw = app.raw("GET", "/api/v1/default/users/alice@example.com/access", Some(&app.token), &[], None).expect(200);
     assert_eq!(raw.body, res.body);
 }
 
@@ -159,21 +120,17 @@ fn a_group_role_comes_with_its_provenance_and_the_latest_assignment_wins() {
     assign(&app, &analysts, "Analytics Manager");
     let res = access_of(&app, "default", "bob@example.com", Some(&app.token)).expect(200);
     assert_eq!(res.body["role"]["name"], "Analytics Manager");
-    assert_eq!(
-        res.body["role"]["permissions"],
-        json!(["dashboards.view", "analytics.manage"])
-    );
-    assert_eq!(
-        res.body["role"]["source"]["group"],
-        json!({ "id": analysts, "displayName": "Analysts" })
-    );
+    assert_eq!(res.body["role"]["permissions"], json!(["dashboards.view", "analytics.manage"]));
+    assert_eq!(res.body["role"]["source"]["group"], json!({ "id": analysts, "displayName": "Analysts" }));
 
     // Re-provisioning the same memberships changes nothing.
     add_members(&app, &editors, &[&bob]);
-    patched(app.patch(
-        &format!("/Groups/{editors}"),
-        json!([{ "op": "replace", "path": "displayName", "value": "Editors" }]),
-    ));
+    patched(
+        app.patch(
+            &format!("/Groups/{editors}"),
+            json!([{ "op": "replace", "path": "displayName", "value": "Editors" }]),
+        ),
+    );
     let again = access_of(&app, "default", "bob@example.com", Some(&app.token)).expect(200);
     assert_eq!(again.body, res.body);
 
@@ -184,10 +141,7 @@ fn a_group_role_comes_with_its_provenance_and_the_latest_assignment_wins() {
     ));
     let res = access_of(&app, "default", "bob@example.com", Some(&app.token)).expect(200);
     assert_eq!(res.body["role"]["name"], "Publisher");
-    assert_eq!(
-        res.body["role"]["source"]["group"]["displayName"],
-        "Editors"
-    );
+    assert_eq!(res.body["role"]["source"]["group"]["displayName"], "Editors");
 }
 
 #[test]
@@ -199,37 +153,18 @@ fn a_suspended_user_has_no_access() {
     assign(&app, &staff, "Publisher");
     let wiki = new_app(&app, "Wiki", "https://wiki.example.com");
     grant(&app, &staff, &[wiki]);
-    assert_eq!(
-        access_of(&app, "default", "carol@example.com", Some(&app.token))
-            .expect(200)
-            .body["status"],
-        "active"
-    );
+    assert_eq!(access_of(&app, "default", "carol@example.com", Some(&app.token)).expect(200).body["status"], "active");
 
-    app.patch(
-        &format!("/Users/{carol}"),
-        json!([{ "op": "Replace", "path": "active", "value": "False" }]),
-    )
-    .expect(200);
+    app.patch(&format!("/Users/{carol}"), json!([{ "op": "Replace", "path": "active", "value": "False" }])).expect(200);
     let res = access_of(&app, "default", "carol@example.com", Some(&app.token)).expect(200);
     assert_eq!(
         res.body,
         json!({ "userName": "carol@example.com", "id": carol, "status": "suspended", "role": null, "applications": [] })
     );
 
-    app.patch(
-        &format!("/Users/{carol}"),
-        json!([{ "op": "Replace", "path": "active", "value": "True" }]),
-    )
-    .expect(200);
+    app.patch(&format!("/Users/{carol}"), json!([{ "op": "Replace", "path": "active", "value": "True" }])).expect(200);
     let res = access_of(&app, "default", "carol@example.com", Some(&app.token)).expect(200);
-    assert_eq!(
-        (
-            res.body["status"].as_str(),
-            res.body["role"]["name"].as_str()
-        ),
-        (Some("active"), Some("Publisher"))
-    );
+    assert_eq!((res.body["status"].as_str(), res.body["role"]["name"].as_str()), (Some("active"), Some("Publisher")));
 }
 
 #[test]
@@ -260,25 +195,15 @@ fn applications_are_the_union_of_the_groups_with_the_groups_that_grant_them() {
             { "name": "Payroll", "url": null, "grantedBy": ["Finance"] },
         ])
     );
-    assert_eq!(
-        res.body["role"]["source"]["type"], "default",
-        "groups without roles leave the default"
-    );
+    assert_eq!(res.body["role"]["source"]["type"], "default", "groups without roles leave the default");
     let res = access_of(&app, "default", "erin@example.com", Some(&app.token)).expect(200);
-    let names: Vec<&str> = res.body["applications"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["name"].as_str().unwrap())
-        .collect();
+    let names: Vec<&str> =
+        res.body["applications"].as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["Intranet", "Payroll", "Recruiting"]);
 
     // Deleting an application removes it everywhere.
     let t = tenant(&app, "default");
-    app.state()
-        .db
-        .write(|tx| applications::delete(tx, t, intranet))
-        .unwrap();
+    app.state().db.write(|tx| applications::delete(tx, t, intranet)).unwrap();
     let res = access_of(&app, "default", "dave@example.com", Some(&app.token)).expect(200);
     assert_eq!(res.body["applications"].as_array().unwrap().len(), 2);
 }
@@ -288,20 +213,10 @@ fn applications_are_the_union_of_the_groups_with_the_groups_that_grant_them() {
 fn unauthorized(res: Res) {
     assert_eq!(res.status, 401, "{}", res.text);
     assert_eq!(res.content_type.as_deref(), Some("application/json"));
-    assert!(
-        res.www_authenticate
-            .as_deref()
-            .is_some_and(|h| h.starts_with("Bearer")),
-        "{:?}",
-        res.www_authenticate
-    );
+    assert!(res.www_authenticate.as_deref().is_some_and(|h| h.starts_with("Bearer")), "{:?}", res.www_authenticate);
     assert_eq!(res.body["error"], "unauthorized");
     assert!(res.body["message"].as_str().is_some_and(|m| !m.is_empty()));
-    assert!(
-        !res.text.contains("frank"),
-        "nothing about the user leaks: {}",
-        res.text
-    );
+    assert!(!res.text.contains("frank"), "nothing about the user leaks: {}", res.text);
 }
 
 #[test]
@@ -312,45 +227,18 @@ fn missing_wrong_revoked_and_foreign_keys_get_401() {
     let acme_key = app.new_token("acme", "acme key");
     let (revoked_key, revoked_id) = {
         let t = tenant(&app, "default");
-        let (key, secret) = app
-            .state()
-            .db
-            .write(|tx| api_keys::create(tx, t, "old", None))
-            .unwrap();
+        let (key, secret) = app.state().db.write(|tx| api_keys::create(tx, t, "old", None)).unwrap();
         (secret, key.id)
     };
     access_of(&app, "default", "frank@example.com", Some(&revoked_key)).expect(200);
     let t = tenant(&app, "default");
-    app.state()
-        .db
-        .write(|tx| api_keys::revoke(tx, t, revoked_id))
-        .unwrap();
+    app.state().db.write(|tx| api_keys::revoke(tx, t, revoked_id)).unwrap();
 
     unauthorized(access_of(&app, "default", "frank@example.com", None));
-    unauthorized(access_of(
-        &app,
-        "default",
-        "frank@example.com",
-        Some("scimp_not-a-real-key"),
-    ));
-    unauthorized(access_of(
-        &app,
-        "default",
-        "frank@example.com",
-        Some(&revoked_key),
-    ));
-    unauthorized(access_of(
-        &app,
-        "default",
-        "frank@example.com",
-        Some(&acme_key),
-    ));
-    unauthorized(access_of(
-        &app,
-        "nope",
-        "frank@example.com",
-        Some(&app.token),
-    ));
+    unauthorized(access_of(&app, "default", "frank@example.com", Some("scimp_not-a-real-key")));
+    unauthorized(access_of(&app, "default", "frank@example.com", Some(&revoked_key)));
+    unauthorized(access_of(&app, "default", "frank@example.com", Some(&acme_key)));
+    unauthorized(access_of(&app, "nope", "frank@example.com", Some(&app.token)));
     unauthorized(app.raw(
         "GET",
         "/api/v1/default/users/frank%40example.com/access",
@@ -371,21 +259,13 @@ fn missing_wrong_revoked_and_foreign_keys_get_401() {
         app.state()
             .db
             .write(|tx| {
-                tx.execute(
-                    "UPDATE api_keys SET expires = '2001-01-01T00:00:00.000Z' WHERE label = 'soon'",
-                    [],
-                )
-                .map_err(scim_portal::db::DbError::from)
+                tx.execute("UPDATE api_keys SET expires = '2001-01-01T00:00:00.000Z' WHERE label = 'soon'", [])
+                    .map_err(scim_portal::db::DbError::from)
             })
             .unwrap();
         secret
     };
-    unauthorized(access_of(
-        &app,
-        "default",
-        "frank@example.com",
-        Some(&expired),
-    ));
+    unauthorized(access_of(&app, "default", "frank@example.com", Some(&expired)));
     // Unauthorized requests learn nothing about whether the user exists.
     unauthorized(access_of(&app, "default", "nobody@example.com", None));
 }
@@ -418,13 +298,7 @@ fn tenants_are_isolated() {
         .expect(201)
         .id();
     let acme_group = app
-        .raw(
-            "POST",
-            "/scim/v2/acme/Groups",
-            Some(&acme_key),
-            &[],
-            Some(entra_group_body("Acme Admins").to_string()),
-        )
+        .raw("POST", "/scim/v2/acme/Groups", Some(&acme_key), &[], Some(entra_group_body("Acme Admins").to_string()))
         .expect(201)
         .id();
     let a = tenant(&app, "acme");
@@ -448,24 +322,12 @@ fn tenants_are_isolated() {
     // Another tenant's users are not there, even with a valid key of the tenant asked.
     access_of(&app, "acme", "grace@example.com", Some(&acme_key)).expect(404);
     assert_eq!(
-        access_of(&app, "default", "grace@example.com", Some(&app.token))
-            .expect(200)
-            .body["id"],
+        access_of(&app, "default", "grace@example.com", Some(&app.token)).expect(200).body["id"],
         grace.as_str()
     );
     // And a key opens only its own tenant.
-    unauthorized_status(access_of(
-        &app,
-        "acme",
-        "shared@example.com",
-        Some(&app.token),
-    ));
-    unauthorized_status(access_of(
-        &app,
-        "default",
-        "shared@example.com",
-        Some(&acme_key),
-    ));
+    unauthorized_status(access_of(&app, "acme", "shared@example.com", Some(&app.token)));
+    unauthorized_status(access_of(&app, "default", "shared@example.com", Some(&acme_key)));
 }
 
 #[track_caller]
@@ -481,10 +343,7 @@ fn answers_are_not_cached() {
     let res = app
         .client
         .get("/api/v1/default/users/henry%40example.com/access")
-        .header(rocket::http::Header::new(
-            "Authorization",
-            format!("Bearer {}", app.token),
-        ))
+        .header(rocket::http::Header::new("Authorization", format!("Bearer {}", app.token)))
         .dispatch();
     assert_eq!(res.headers().get_one("Cache-Control"), Some("no-store"));
 }

@@ -89,14 +89,27 @@ fn predefined_roles_are_seeded_with_fixed_permissions() {
 /// and the expected (role, granting group).
 #[test]
 fn most_recent_role_assignment_wins() {
-    type Case = (&'static str, &'static [(usize, Option<&'static str>)], &'static [usize], &'static str, Option<&'static str>);
+    type Case =
+        (&'static str, &'static [(usize, Option<&'static str>)], &'static [usize], &'static str, Option<&'static str>);
     let cases: &[Case] = &[
         ("no groups", &[], &[], DEFAULT_ROLE, None),
         ("groups without roles", &[], &[0, 1], DEFAULT_ROLE, None),
         ("one role", &[(0, Some("Publisher"))], &[0], "Publisher", Some("g0")),
         ("role of a group the user is not in", &[(2, Some("Publisher"))], &[0], DEFAULT_ROLE, None),
-        ("later assignment wins", &[(0, Some("Publisher")), (1, Some("Translator"))], &[0, 1], "Translator", Some("g1")),
-        ("order of assignment, not of group", &[(1, Some("Translator")), (0, Some("Publisher"))], &[0, 1], "Publisher", Some("g0")),
+        (
+            "later assignment wins",
+            &[(0, Some("Publisher")), (1, Some("Translator"))],
+            &[0, 1],
+            "Translator",
+            Some("g1"),
+        ),
+        (
+            "order of assignment, not of group",
+            &[(1, Some("Translator")), (0, Some("Publisher"))],
+            &[0, 1],
+            "Publisher",
+            Some("g0"),
+        ),
         (
             "reassigning an earlier group makes it most recent",
             &[(0, Some("Publisher")), (1, Some("Translator")), (0, Some("Scheduler"))],
@@ -205,12 +218,8 @@ fn applications_are_the_union_over_groups_with_provenance() {
     w.grant_apps(&a, &[wiki, crm]);
     w.grant_apps(&b, &[crm]);
     w.grant_apps(&c, &[hr]);
-    let got: Vec<(String, Vec<String>)> = w
-        .access(&u)
-        .applications
-        .into_iter()
-        .map(|g| (g.application.name, g.via_groups))
-        .collect();
+    let got: Vec<(String, Vec<String>)> =
+        w.access(&u).applications.into_iter().map(|g| (g.application.name, g.via_groups)).collect();
     assert_eq!(
         got,
         vec![("CRM".to_string(), vec!["a".to_string(), "b".to_string()]), ("Wiki".to_string(), vec!["a".to_string()])]
@@ -239,7 +248,8 @@ fn role_deletion_rules() {
     let err = w.db.write(|tx| roles::delete(tx, w.tenant, publisher)).unwrap_err();
     assert!(matches!(err, Error::Invalid(m) if m.contains("predefined")));
     // A custom role still assigned names the groups.
-    let input = RoleInput { name: "Auditor".into(), description: "Reads".into(), permissions: vec!["dashboards.view".into()] };
+    let input =
+        RoleInput { name: "Auditor".into(), description: "Reads".into(), permissions: vec!["dashboards.view".into()] };
     let auditor = w.db.write(|tx| roles::create(tx, w.tenant, &input)).unwrap();
     let g = w.group("Finance", &[]);
     w.assign(&g, Some("Auditor"));

@@ -57,7 +57,11 @@ fn agent() -> ureq::Agent {
 }
 
 fn token(db: &Path) -> String {
-    let out = Command::new(bin()).args(["token", "create", "--name", "crash"]).env("ROCKET_DATABASE_PATH", db).output().unwrap();
+    let out = Command::new(bin())
+        .args(["token", "create", "--name", "crash"])
+        .env("ROCKET_DATABASE_PATH", db)
+        .output()
+        .unwrap();
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
@@ -66,8 +70,16 @@ fn call(agent: &ureq::Agent, method: &str, url: &str, token: &str, body: Option<
     let auth = format!("Bearer {token}");
     let res = match method {
         "GET" => agent.get(url).header("Authorization", &auth).call(),
-        "POST" => agent.post(url).header("Authorization", &auth).header("Content-Type", "application/scim+json").send(body?.to_string()),
-        "PATCH" => agent.patch(url).header("Authorization", &auth).header("Content-Type", "application/scim+json").send(body?.to_string()),
+        "POST" => agent
+            .post(url)
+            .header("Authorization", &auth)
+            .header("Content-Type", "application/scim+json")
+            .send(body?.to_string()),
+        "PATCH" => agent
+            .patch(url)
+            .header("Authorization", &auth)
+            .header("Content-Type", "application/scim+json")
+            .send(body?.to_string()),
         m => panic!("{m}"),
     };
     let mut res = res.ok()?;
@@ -102,8 +114,14 @@ fn every_acknowledged_write_survives_sigkill() {
     // One group that everyone joins, created before the first crash.
     let group = {
         let server = start(&db, port);
-        let (s, body) = call(&agent(), "POST", &format!("{}/scim/v2/default/Groups", server.base), &token,
-            Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Everyone"}))).unwrap();
+        let (s, body) = call(
+            &agent(),
+            "POST",
+            &format!("{}/scim/v2/default/Groups", server.base),
+            &token,
+            Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Everyone"})),
+        )
+        .unwrap();
         assert_eq!(s, 201);
         body["id"].as_str().unwrap().to_string()
     };
@@ -183,9 +201,17 @@ fn every_acknowledged_write_survives_sigkill() {
         assert_eq!(user["userName"], name.as_str());
         let (last_acked, last_sent) = acked.titles.get(id).copied().unwrap_or_default();
         let title: u32 = user["title"].as_str().map(|t| t[1..].parse().unwrap()).unwrap_or(0);
-        assert!(title >= last_acked && title <= last_sent, "{name}: title t{title}, acked t{last_acked}, sent up to t{last_sent}");
+        assert!(
+            title >= last_acked && title <= last_sent,
+            "{name}: title t{title}, acked t{last_acked}, sent up to t{last_sent}"
+        );
     }
-    let filter = |id: &str| format!("{scim}/Groups?filter={}&attributes=id", urlencode(&format!("id eq \"{group}\" and members eq \"{id}\"")));
+    let filter = |id: &str| {
+        format!(
+            "{scim}/Groups?filter={}&attributes=id",
+            urlencode(&format!("id eq \"{group}\" and members eq \"{id}\""))
+        )
+    };
     for id in &acked.members {
         let (_, list) = call(&agent, "GET", &filter(id), &token, None).unwrap();
         assert_eq!(list["totalResults"], 1, "acknowledged membership of {id} lost");

@@ -23,11 +23,7 @@ fn bin() -> &'static str {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// How the binary is run: its working directory and environment.
@@ -48,10 +44,7 @@ impl Setup {
         Setup {
             cwd: dir.to_path_buf(),
             env: vec![
-                (
-                    "ROCKET_DATABASE_PATH".into(),
-                    dir.join("db/x.db").display().to_string(),
-                ),
+                ("ROCKET_DATABASE_PATH".into(), dir.join("db/x.db").display().to_string()),
                 ("ROCKET_PORT".into(), port.to_string()),
                 ("ROCKET_LOG_LEVEL".into(), "off".into()),
             ],
@@ -74,11 +67,7 @@ impl Setup {
 
     /// Runs a command-line command to completion.
     fn run(&self, args: &[&str]) -> Output {
-        let out = self
-            .command(args)
-            .stdin(Stdio::null())
-            .output()
-            .expect("the binary runs");
+        let out = self.command(args).stdin(Stdio::null()).output().expect("the binary runs");
         assert!(
             out.status.success(),
             "scim-portal {args:?} failed: {}\nstdout: {}\nstderr: {}",
@@ -93,25 +82,12 @@ impl Setup {
     fn token(&self, tenant: &str, name: &str) -> String {
         let out = self.run(&["token", "create", "--tenant", tenant, "--name", name]);
         let stdout = String::from_utf8(out.stdout).expect("stdout is UTF-8");
-        let token = stdout
-            .strip_suffix('\n')
-            .unwrap_or_else(|| panic!("stdout must end with one newline: {stdout:?}"));
+        let token = stdout.strip_suffix('\n').unwrap_or_else(|| panic!("stdout must end with one newline: {stdout:?}"));
+        assert!(!token.contains('\n') && !token.contains('\r'), "stdout must be one line: {stdout:?}");
+        assert!(token.starts_with("scimp_"), "a token starts with scimp_: {stdout:?}");
+        assert!(token.len() > "scimp_".len() + 16, "a token is long: {stdout:?}");
         assert!(
-            !token.contains('\n') && !token.contains('\r'),
-            "stdout must be one line: {stdout:?}"
-        );
-        assert!(
-            token.starts_with("scimp_"),
-            "a token starts with scimp_: {stdout:?}"
-        );
-        assert!(
-            token.len() > "scimp_".len() + 16,
-            "a token is long: {stdout:?}"
-        );
-        assert!(
-            token
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "_-".contains(c)),
+            token.chars().all(|c| c.is_ascii_alphanumeric() || "_-".contains(c)),
             "a token holds nothing else: {stdout:?}"
         );
         token.to_string()
@@ -128,11 +104,7 @@ impl Setup {
             .stderr(stderr)
             .spawn()
             .expect("the server starts");
-        let mut server = Server {
-            child,
-            base: format!("http://127.0.0.1:{}", self.port),
-            log,
-        };
+        let mut server = Server { child, base: format!("http://127.0.0.1:{}", self.port), log };
         server.wait_healthy();
         server
     }
@@ -165,10 +137,7 @@ impl Server {
                 }
             }
             if let Ok(Some(status)) = self.child.try_wait() {
-                panic!(
-                    "the server exited with {status}: {}",
-                    std::fs::read_to_string(&self.log).unwrap_or_default()
-                );
+                panic!("the server exited with {status}: {}", std::fs::read_to_string(&self.log).unwrap_or_default());
             }
             assert!(
                 t0.elapsed() < Duration::from_secs(60),
@@ -239,47 +208,21 @@ fn call(method: &str, url: &str, token: Option<&str>, body: Option<Value>) -> Re
         (m, None) => panic!("{m} without a body"),
     };
     let mut res = result.unwrap_or_else(|e| panic!("{method} {url}: {e}"));
-    let header = |name: &str| {
-        res.headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-    };
-    let (content_type, location, etag, www_authenticate) = (
-        header("Content-Type"),
-        header("Location"),
-        header("ETag"),
-        header("WWW-Authenticate"),
-    );
+    let header = |name: &str| res.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let (content_type, location, etag, www_authenticate) =
+        (header("Content-Type"), header("Location"), header("ETag"), header("WWW-Authenticate"));
     let status = res.status().as_u16();
     let text = res.body_mut().read_to_string().unwrap_or_default();
     let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-    Res {
-        status,
-        body,
-        text,
-        content_type,
-        location,
-        etag,
-        www_authenticate,
-    }
+    Res { status, body, text, content_type, location, etag, www_authenticate }
 }
 
 impl Res {
     #[track_caller]
     fn expect(self, status: u16) -> Res {
-        assert_eq!(
-            self.status, status,
-            "unexpected status; body: {}",
-            self.text
-        );
+        assert_eq!(self.status, status, "unexpected status; body: {}", self.text);
         if !self.text.is_empty() {
-            assert_eq!(
-                self.content_type.as_deref(),
-                Some("application/scim+json"),
-                "{}",
-                self.text
-            );
+            assert_eq!(self.content_type.as_deref(), Some("application/scim+json"), "{}", self.text);
         }
         self
     }
@@ -288,12 +231,7 @@ impl Res {
     fn expect_error(self, status: u16) -> Res {
         let res = self.expect(status);
         assert_eq!(res.body["schemas"], json!([ERROR]), "{}", res.text);
-        assert_eq!(
-            res.body["status"],
-            json!(status.to_string()),
-            "{}",
-            res.text
-        );
+        assert_eq!(res.body["status"], json!(status.to_string()), "{}", res.text);
         res
     }
 
@@ -305,9 +243,7 @@ impl Res {
 fn enc(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -348,16 +284,9 @@ fn command_line_and_server_end_to_end() {
     assert_ne!(token, acme);
     assert!(dir.path().join("db/x.db").is_file());
     // Creating a tenant twice fails with a message and a non-zero status.
-    let again = setup
-        .command(&["tenant", "create", "acme"])
-        .output()
-        .unwrap();
+    let again = setup.command(&["tenant", "create", "acme"]).output().unwrap();
     assert!(!again.status.success());
-    assert!(
-        again.stdout.is_empty(),
-        "{}",
-        String::from_utf8_lossy(&again.stdout)
-    );
+    assert!(again.stdout.is_empty(), "{}", String::from_utf8_lossy(&again.stdout));
     assert!(!again.stderr.is_empty());
 
     // `scim-portal` with no arguments serves.
@@ -373,74 +302,31 @@ fn command_line_and_server_end_to_end() {
     assert!(!key_text.trim().is_empty());
 
     // Discovery and Entra's connection test.
-    let spc = call(
-        "GET",
-        &format!("{scim}/ServiceProviderConfig"),
-        Some(&token),
-        None,
-    )
-    .expect(200);
+    let spc = call("GET", &format!("{scim}/ServiceProviderConfig"), Some(&token), None).expect(200);
     assert_eq!(spc.body["patch"]["supported"], true);
-    let probe = call(
-        "GET",
-        &format!("{scim}/Users?filter={}", enc("userName eq \"a1b2c3\"")),
-        Some(&token),
-        None,
-    )
-    .expect(200);
+    let probe =
+        call("GET", &format!("{scim}/Users?filter={}", enc("userName eq \"a1b2c3\"")), Some(&token), None).expect(200);
     assert_eq!(probe.body["schemas"], json!([LIST]));
     assert_eq!(probe.body["totalResults"], 0);
 
     // Create a user.
-    let created = call(
-        "POST",
-        &format!("{scim}/Users"),
-        Some(&token),
-        Some(user_body("ada@example.com")),
-    )
-    .expect(201);
+    let created = call("POST", &format!("{scim}/Users"), Some(&token), Some(user_body("ada@example.com"))).expect(201);
     let user = created.id();
     assert_eq!(created.body["userName"], "ada@example.com");
     assert_eq!(created.body[ENTERPRISE]["department"], "Engines");
     let location = created.location.clone().expect("Location");
-    assert!(
-        location.ends_with(&format!("/scim/v2/default/Users/{user}")),
-        "{location}"
-    );
+    assert!(location.ends_with(&format!("/scim/v2/default/Users/{user}")), "{location}");
     assert_eq!(created.body["meta"]["location"], json!(location));
-    assert_eq!(
-        created.etag.as_deref(),
-        created.body["meta"]["version"].as_str()
-    );
-    call(
-        "POST",
-        &format!("{scim}/Users"),
-        Some(&token),
-        Some(user_body("ADA@example.com")),
-    )
-    .expect_error(409);
+    assert_eq!(created.etag.as_deref(), created.body["meta"]["version"].as_str());
+    call("POST", &format!("{scim}/Users"), Some(&token), Some(user_body("ADA@example.com"))).expect_error(409);
 
     // Create a group and add the user.
-    let group_body =
-        json!({"schemas": [GROUP], "displayName": "Engineers", "externalId": "ext-eng"});
-    let group = call(
-        "POST",
-        &format!("{scim}/Groups"),
-        Some(&token),
-        Some(group_body),
-    )
-    .expect(201)
-    .id();
+    let group_body = json!({"schemas": [GROUP], "displayName": "Engineers", "externalId": "ext-eng"});
+    let group = call("POST", &format!("{scim}/Groups"), Some(&token), Some(group_body)).expect(201).id();
     let add = json!({"schemas": [PATCH_OP], "Operations": [
         {"op": "Add", "path": "members", "value": [{"$ref": null, "value": user}]}
     ]});
-    let patched = call(
-        "PATCH",
-        &format!("{scim}/Groups/{group}"),
-        Some(&token),
-        Some(add),
-    )
-    .expect(200);
+    let patched = call("PATCH", &format!("{scim}/Groups/{group}"), Some(&token), Some(add)).expect(200);
     assert_eq!(patched.body["members"][0]["value"], json!(user));
 
     // Read back.
@@ -451,124 +337,51 @@ fn command_line_and_server_end_to_end() {
     assert_eq!(got.body["members"].as_array().map(Vec::len), Some(1));
 
     // Filter.
-    let found = call(
-        "GET",
-        &format!(
-            "{scim}/Users?filter={}",
-            enc("userName eq \"ADA@EXAMPLE.COM\"")
-        ),
-        Some(&token),
-        None,
-    )
-    .expect(200);
+    let found =
+        call("GET", &format!("{scim}/Users?filter={}", enc("userName eq \"ADA@EXAMPLE.COM\"")), Some(&token), None)
+            .expect(200);
     assert_eq!(found.body["totalResults"], 1);
     assert_eq!(found.body["Resources"][0]["id"], json!(user));
-    let found = call(
-        "GET",
-        &format!(
-            "{scim}/Groups?filter={}",
-            enc("displayName eq \"Engineers\"")
-        ),
-        Some(&token),
-        None,
-    )
-    .expect(200);
+    let found =
+        call("GET", &format!("{scim}/Groups?filter={}", enc("displayName eq \"Engineers\"")), Some(&token), None)
+            .expect(200);
     assert_eq!(found.body["Resources"][0]["id"], json!(group));
     let found = call(
         "GET",
-        &format!(
-            "{scim}/Users?filter={}",
-            enc("emails[type eq \"work\"].value co \"example\"")
-        ),
+        &format!("{scim}/Users?filter={}", enc("emails[type eq \"work\"].value co \"example\"")),
         Some(&token),
         None,
     )
     .expect(200);
     assert_eq!(found.body["totalResults"], 1);
-    call(
-        "GET",
-        &format!("{scim}/Users?filter={}", enc("userName eq")),
-        Some(&token),
-        None,
-    )
-    .expect_error(400);
+    call("GET", &format!("{scim}/Users?filter={}", enc("userName eq")), Some(&token), None).expect_error(400);
 
     // Entra's deactivation.
     let off = json!({"schemas": [PATCH_OP], "Operations": [{"op": "Replace", "path": "active", "value": "False"}]});
-    let patched = call(
-        "PATCH",
-        &format!("{scim}/Users/{user}"),
-        Some(&token),
-        Some(off),
-    )
-    .expect(200);
+    let patched = call("PATCH", &format!("{scim}/Users/{user}"), Some(&token), Some(off)).expect(200);
     assert_eq!(patched.body["active"], false);
 
     // Tenants are isolated: acme's token is refused on default's endpoint, and acme sees nothing of default.
     let refused = call("GET", &format!("{scim}/Users"), Some(&acme), None).expect_error(401);
-    assert!(refused
-        .www_authenticate
-        .is_some_and(|h| h.starts_with("Bearer")));
+    assert!(refused.www_authenticate.is_some_and(|h| h.starts_with("Bearer")));
     call("GET", &format!("{scim}/Users/{user}"), Some(&acme), None).expect_error(401);
     call("DELETE", &format!("{scim}/Users/{user}"), Some(&acme), None).expect_error(401);
-    let theirs = call(
-        "GET",
-        &format!("{}/Users", server.scim("acme")),
-        Some(&acme),
-        None,
-    )
-    .expect(200);
+    let theirs = call("GET", &format!("{}/Users", server.scim("acme")), Some(&acme), None).expect(200);
     assert_eq!(theirs.body["totalResults"], 0);
-    call(
-        "GET",
-        &format!("{}/Users", server.scim("acme")),
-        Some(&token),
-        None,
-    )
-    .expect_error(401);
+    call("GET", &format!("{}/Users", server.scim("acme")), Some(&token), None).expect_error(401);
     call("GET", &format!("{scim}/Users"), None, None).expect_error(401);
-    call(
-        "GET",
-        &format!("{scim}/Users"),
-        Some("scimp_not-a-real-token"),
-        None,
-    )
-    .expect_error(401);
+    call("GET", &format!("{scim}/Users"), Some("scimp_not-a-real-token"), None).expect_error(401);
 
     // Delete.
-    call(
-        "DELETE",
-        &format!("{scim}/Groups/{group}"),
-        Some(&token),
-        None,
-    )
-    .expect(204);
+    call("DELETE", &format!("{scim}/Groups/{group}"), Some(&token), None).expect(204);
     call("GET", &format!("{scim}/Groups/{group}"), Some(&token), None).expect_error(404);
-    call(
-        "DELETE",
-        &format!("{scim}/Users/{user}"),
-        Some(&token),
-        None,
-    )
-    .expect(204);
+    call("DELETE", &format!("{scim}/Users/{user}"), Some(&token), None).expect(204);
     call("GET", &format!("{scim}/Users/{user}"), Some(&token), None).expect_error(404);
-    call(
-        "DELETE",
-        &format!("{scim}/Users/{user}"),
-        Some(&token),
-        None,
-    )
-    .expect_error(404);
+    call("DELETE", &format!("{scim}/Users/{user}"), Some(&token), None).expect_error(404);
 
     // One more user, to see it survive a restart.
-    let kept = call(
-        "POST",
-        &format!("{scim}/Users"),
-        Some(&token),
-        Some(user_body("kept@example.com")),
-    )
-    .expect(201)
-    .id();
+    let kept =
+        call("POST", &format!("{scim}/Users"), Some(&token), Some(user_body("kept@example.com"))).expect(201).id();
     drop(server);
 
     // `scim-portal serve` on the same database: same data, same tokens, same key.
@@ -578,18 +391,8 @@ fn command_line_and_server_end_to_end() {
     assert_eq!(got.body["userName"], "kept@example.com");
     let all = call("GET", &format!("{scim}/Users"), Some(&token), None).expect(200);
     assert_eq!(all.body["totalResults"], 1);
-    call(
-        "GET",
-        &format!("{}/Users", server.scim("acme")),
-        Some(&acme),
-        None,
-    )
-    .expect(200);
-    assert_eq!(
-        std::fs::read_to_string(&key).unwrap(),
-        key_text,
-        "the key is kept across restarts"
-    );
+    call("GET", &format!("{}/Users", server.scim("acme")), Some(&acme), None).expect(200);
+    assert_eq!(std::fs::read_to_string(&key).unwrap(), key_text, "the key is kept across restarts");
     #[cfg(unix)]
     assert_eq!(mode(&key), 0o600);
 
@@ -610,11 +413,7 @@ fn runs_from_any_working_directory_with_default_configuration() {
     };
     let server = setup.start(&[]);
     let db = cwd.path().join("data/scim-portal.db");
-    assert!(
-        db.is_file(),
-        "the database is created under the working directory: {}",
-        db.display()
-    );
+    assert!(db.is_file(), "the database is created under the working directory: {}", db.display());
     let key = cwd.path().join("data/secret_key");
     assert!(key.is_file());
     #[cfg(unix)]
@@ -623,24 +422,12 @@ fn runs_from_any_working_directory_with_default_configuration() {
     // The command line finds the same database from the same directory.
     let token = setup.token("default", "cwd");
     let scim = server.scim("default");
-    call(
-        "GET",
-        &format!("{scim}/ServiceProviderConfig"),
-        Some(&token),
-        None,
-    )
-    .expect(200);
-    let user = call(
-        "POST",
-        &format!("{scim}/Users"),
-        Some(&token),
-        Some(user_body("cwd@example.com")),
-    )
-    .expect(201);
+    call("GET", &format!("{scim}/ServiceProviderConfig"), Some(&token), None).expect(200);
+    let user = call("POST", &format!("{scim}/Users"), Some(&token), Some(user_body("cwd@example.com"))).expect(201);
     assert!(
-        user.body["meta"]["location"].as_str().is_some_and(
-            |l| l.starts_with(&format!("http://127.0.0.1:{port}/scim/v2/default/Users/"))
-        ),
+        user.body["meta"]["location"]
+            .as_str()
+            .is_some_and(|l| l.starts_with(&format!("http://127.0.0.1:{port}/scim/v2/default/Users/"))),
         "{}",
         user.text
     );

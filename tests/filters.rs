@@ -101,10 +101,7 @@ fn seed() -> Seed {
     for (short, body) in users {
         tick();
         let res = app.post("/Users", &body).expect(201);
-        created.insert(
-            short.to_string(),
-            res.body["meta"]["created"].as_str().unwrap().to_string(),
-        );
+        created.insert(short.to_string(), res.body["meta"]["created"].as_str().unwrap().to_string());
         ids.insert(short.to_string(), res.id());
     }
     let member = |n: &str| json!({"value": ids[n]});
@@ -126,41 +123,20 @@ fn seed() -> Seed {
     // Carol changes after everything was created: her lastModified is the latest.
     tick();
     let carol = app
-        .patch(
-            &format!("/Users/{}", ids["carol"]),
-            json!([{"op": "add", "path": "title", "value": "Architect"}]),
-        )
+        .patch(&format!("/Users/{}", ids["carol"]), json!([{"op": "add", "path": "title", "value": "Architect"}]))
         .expect(200);
-    let carol_modified = carol.body["meta"]["lastModified"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let carol_modified = carol.body["meta"]["lastModified"].as_str().unwrap().to_string();
     let names = ids.iter().map(|(k, v)| (v.clone(), k.clone())).collect();
-    Seed {
-        app,
-        ids,
-        names,
-        created,
-        carol_modified,
-    }
+    Seed { app, ids, names, created, carol_modified }
 }
 
 impl Seed {
     /// Runs a filter on an endpoint and returns the short names of what matched.
     fn run(&self, endpoint: &str, filter: &str) -> BTreeSet<String> {
-        let res = self
-            .app
-            .get(&format!("/{endpoint}?count=1000&filter={}", enc(filter)));
-        assert_eq!(
-            res.status, 200,
-            "filter {filter:?} on /{endpoint}: {}",
-            res.text
-        );
+        let res = self.app.get(&format!("/{endpoint}?count=1000&filter={}", enc(filter)));
+        assert_eq!(res.status, 200, "filter {filter:?} on /{endpoint}: {}", res.text);
         assert_eq!(res.body["schemas"], json!([LIST]), "{}", res.text);
-        let resources = res.body["Resources"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
+        let resources = res.body["Resources"].as_array().cloned().unwrap_or_default();
         assert_eq!(
             res.body["totalResults"].as_u64(),
             Some(resources.len() as u64),
@@ -171,10 +147,7 @@ impl Seed {
             .iter()
             .map(|r| {
                 let id = r["id"].as_str().unwrap();
-                self.names
-                    .get(id)
-                    .cloned()
-                    .unwrap_or_else(|| format!("<unknown {id}>"))
+                self.names.get(id).cloned().unwrap_or_else(|| format!("<unknown {id}>"))
             })
             .collect()
     }
@@ -186,16 +159,10 @@ impl Seed {
             let want: BTreeSet<String> = want.iter().map(|s| s.to_string()).collect();
             let got = self.run(endpoint, filter);
             if got != want {
-                failures.push(format!(
-                    "  {filter}\n      expected {want:?}\n      got      {got:?}"
-                ));
+                failures.push(format!("  {filter}\n      expected {want:?}\n      got      {got:?}"));
             }
         }
-        assert!(
-            failures.is_empty(),
-            "filters on /{endpoint} returned the wrong resources:\n{}",
-            failures.join("\n")
-        );
+        assert!(failures.is_empty(), "filters on /{endpoint} returned the wrong resources:\n{}", failures.join("\n"));
     }
 }
 
@@ -212,18 +179,12 @@ fn comparison_operators_on_user_name() {
             (r#"userName eq "alice@example.com""#, &["alice"]),
             (r#"userName eq "ALICE@EXAMPLE.COM""#, &["alice"]),
             (r#"userName eq "nobody@example.com""#, &[]),
-            (
-                r#"userName ne "alice@example.com""#,
-                &["bob", "carol", "dave"],
-            ),
+            (r#"userName ne "alice@example.com""#, &["bob", "carol", "dave"]),
             (r#"userName co "EXAMPLE""#, &["alice", "bob", "dave"]),
             (r#"userName sw "B""#, &["bob"]),
             (r#"userName ew ".ORG""#, &["carol"]),
             (r#"userName gt "bob@example.com""#, &["carol", "dave"]),
-            (
-                r#"userName ge "bob@example.com""#,
-                &["bob", "carol", "dave"],
-            ),
+            (r#"userName ge "bob@example.com""#, &["bob", "carol", "dave"]),
             (r#"userName lt "bob""#, &["alice"]),
             (r#"userName le "BOB@example.com""#, &["alice", "bob"]),
             (r#"userName pr"#, &["alice", "bob", "carol", "dave"]),
@@ -307,45 +268,18 @@ fn sub_attributes_and_urn_qualified_attributes() {
     let core = USER;
     let ent = ENTERPRISE;
     let list = vec![
-        (
-            r#"name.familyName eq "adams""#.to_string(),
-            &["alice", "carol"][..],
-        ),
-        (
-            r#"name.familyName eq "ADAMS" and name.givenName sw "al""#.to_string(),
-            &["alice"][..],
-        ),
-        (
-            r#"name.givenName pr"#.to_string(),
-            &["alice", "bob", "carol"][..],
-        ),
-        (
-            format!(r#"{core}:userName eq "bob@example.com""#),
-            &["bob"][..],
-        ),
-        (
-            format!(r#"{core}:name.familyName eq "Brown""#),
-            &["bob"][..],
-        ),
-        (
-            format!(r#"{core}:emails[type eq "work" and value sw "carol"]"#),
-            &["carol"][..],
-        ),
-        (
-            format!(r#"{ent}:department eq "Identity""#),
-            &["alice", "carol"][..],
-        ),
+        (r#"name.familyName eq "adams""#.to_string(), &["alice", "carol"][..]),
+        (r#"name.familyName eq "ADAMS" and name.givenName sw "al""#.to_string(), &["alice"][..]),
+        (r#"name.givenName pr"#.to_string(), &["alice", "bob", "carol"][..]),
+        (format!(r#"{core}:userName eq "bob@example.com""#), &["bob"][..]),
+        (format!(r#"{core}:name.familyName eq "Brown""#), &["bob"][..]),
+        (format!(r#"{core}:emails[type eq "work" and value sw "carol"]"#), &["carol"][..]),
+        (format!(r#"{ent}:department eq "Identity""#), &["alice", "carol"][..]),
         (format!(r#"{ent}:department eq "SALES""#), &["bob"][..]),
-        (
-            format!(r#"{ent}:department pr"#),
-            &["alice", "bob", "carol"][..],
-        ),
+        (format!(r#"{ent}:department pr"#), &["alice", "bob", "carol"][..]),
         (format!(r#"{ent}:employeeNumber eq "100""#), &["alice"][..]),
         // manager.value is caseExact=true in /Schemas.
-        (
-            format!(r#"{ent}:manager.value eq "boss-1""#),
-            &["alice"][..],
-        ),
+        (format!(r#"{ent}:manager.value eq "boss-1""#), &["alice"][..]),
         (format!(r#"{ent}:manager.value eq "BOSS-1""#), &[][..]),
         (format!(r#"{ent}:manager eq "boss-1""#), &["alice"][..]),
     ];
@@ -357,15 +291,8 @@ fn case_sensitivity_follows_case_exact() {
     let s = seed();
     // The schema says: userName caseExact=false, externalId caseExact=true.
     let schema = s.app.get(&format!("/Schemas/{USER}")).expect(200);
-    let attr = |name: &str| {
-        schema.body["attributes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|a| a["name"] == name)
-            .cloned()
-            .unwrap()
-    };
+    let attr =
+        |name: &str| schema.body["attributes"].as_array().unwrap().iter().find(|a| a["name"] == name).cloned().unwrap();
     assert_eq!(attr("userName")["caseExact"], false);
     assert_eq!(attr("externalId")["caseExact"], true);
 
@@ -414,59 +341,19 @@ fn meta_timestamps() {
         .with_timezone(&chrono::FixedOffset::east_opt(2 * 3600).unwrap())
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, false);
     let list = vec![
-        (
-            format!(r#"meta.created gt "{}""#, c("alice")),
-            &["bob", "carol", "dave"][..],
-        ),
-        (
-            format!(r#"meta.created ge "{}""#, c("bob")),
-            &["bob", "carol", "dave"][..],
-        ),
-        (
-            format!(r#"meta.created lt "{}""#, c("carol")),
-            &["alice", "bob"][..],
-        ),
-        (
-            format!(r#"meta.created le "{}""#, c("carol")),
-            &["alice", "bob", "carol"][..],
-        ),
-        (
-            format!(r#"meta.created eq "{alice_plus2}""#),
-            &["alice"][..],
-        ),
-        (
-            format!(
-                r#"meta.created gt "{}" and meta.created lt "{}""#,
-                c("alice"),
-                c("dave")
-            ),
-            &["bob", "carol"][..],
-        ),
-        (
-            r#"meta.created gt "2000-01-01T00:00:00Z""#.to_string(),
-            &["alice", "bob", "carol", "dave"][..],
-        ),
-        (
-            r#"meta.created lt "2000-01-01T00:00:00Z""#.to_string(),
-            &[][..],
-        ),
+        (format!(r#"meta.created gt "{}""#, c("alice")), &["bob", "carol", "dave"][..]),
+        (format!(r#"meta.created ge "{}""#, c("bob")), &["bob", "carol", "dave"][..]),
+        (format!(r#"meta.created lt "{}""#, c("carol")), &["alice", "bob"][..]),
+        (format!(r#"meta.created le "{}""#, c("carol")), &["alice", "bob", "carol"][..]),
+        (format!(r#"meta.created eq "{alice_plus2}""#), &["alice"][..]),
+        (format!(r#"meta.created gt "{}" and meta.created lt "{}""#, c("alice"), c("dave")), &["bob", "carol"][..]),
+        (r#"meta.created gt "2000-01-01T00:00:00Z""#.to_string(), &["alice", "bob", "carol", "dave"][..]),
+        (r#"meta.created lt "2000-01-01T00:00:00Z""#.to_string(), &[][..]),
         // Only carol changed after dave was created.
-        (
-            format!(r#"meta.lastModified gt "{}""#, c("dave")),
-            &["carol"][..],
-        ),
-        (
-            format!(r#"meta.lastModified lt "{}""#, s.carol_modified),
-            &["alice", "bob", "dave"][..],
-        ),
-        (
-            format!(r#"meta.lastModified ge "{}""#, s.carol_modified),
-            &["carol"][..],
-        ),
-        (
-            r#"meta.resourceType eq "User""#.to_string(),
-            &["alice", "bob", "carol", "dave"][..],
-        ),
+        (format!(r#"meta.lastModified gt "{}""#, c("dave")), &["carol"][..]),
+        (format!(r#"meta.lastModified lt "{}""#, s.carol_modified), &["alice", "bob", "dave"][..]),
+        (format!(r#"meta.lastModified ge "{}""#, s.carol_modified), &["carol"][..]),
+        (r#"meta.resourceType eq "User""#.to_string(), &["alice", "bob", "carol", "dave"][..]),
     ];
     s.check("Users", &list);
 }
@@ -474,54 +361,28 @@ fn meta_timestamps() {
 #[test]
 fn group_filters_and_membership() {
     let s = seed();
-    let (alice, bob, carol, eng, sales) = (
-        &s.ids["alice"],
-        &s.ids["bob"],
-        &s.ids["carol"],
-        &s.ids["eng"],
-        &s.ids["sales"],
-    );
+    let (alice, bob, carol, eng, sales) =
+        (&s.ids["alice"], &s.ids["bob"], &s.ids["carol"], &s.ids["eng"], &s.ids["sales"]);
     let list = vec![
         (r#"displayName eq "engineering""#.to_string(), &["eng"][..]),
         (r#"displayName sw "S""#.to_string(), &["sales"][..]),
-        (
-            r#"displayName ne "Sales""#.to_string(),
-            &["eng", "empty"][..],
-        ),
+        (r#"displayName ne "Sales""#.to_string(), &["eng", "empty"][..]),
         (r#"externalId eq "ext-Sales""#.to_string(), &["sales"][..]),
         (r#"externalId eq "ext-sales""#.to_string(), &[][..]),
         (r#"externalId pr"#.to_string(), &["eng", "sales"][..]),
         (format!(r#"members eq "{alice}""#), &["eng"][..]),
         (format!(r#"members eq "{bob}""#), &["eng", "sales"][..]),
         (format!(r#"members eq "{carol}""#), &[][..]),
-        (
-            format!(r#"members.value eq "{bob}""#),
-            &["eng", "sales"][..],
-        ),
+        (format!(r#"members.value eq "{bob}""#), &["eng", "sales"][..]),
         (format!(r#"members[value eq "{alice}"]"#), &["eng"][..]),
         // Entra's membership check.
-        (
-            format!(r#"id eq "{eng}" and members eq "{alice}""#),
-            &["eng"][..],
-        ),
-        (
-            format!(r#"id eq "{sales}" and members eq "{alice}""#),
-            &[][..],
-        ),
-        (
-            format!(r#"id eq "{sales}" and members eq "{bob}""#),
-            &["sales"][..],
-        ),
+        (format!(r#"id eq "{eng}" and members eq "{alice}""#), &["eng"][..]),
+        (format!(r#"id eq "{sales}" and members eq "{alice}""#), &[][..]),
+        (format!(r#"id eq "{sales}" and members eq "{bob}""#), &["sales"][..]),
         (r#"members pr"#.to_string(), &["eng", "sales"][..]),
         (r#"not (members pr)"#.to_string(), &["empty"][..]),
-        (
-            format!(r#"members eq "{alice}" or displayName eq "Empty""#),
-            &["eng", "empty"][..],
-        ),
-        (
-            r#"meta.resourceType eq "Group""#.to_string(),
-            &["eng", "sales", "empty"][..],
-        ),
+        (format!(r#"members eq "{alice}" or displayName eq "Empty""#), &["eng", "empty"][..]),
+        (r#"meta.resourceType eq "Group""#.to_string(), &["eng", "sales", "empty"][..]),
     ];
     s.check("Groups", &list);
 
@@ -536,17 +397,10 @@ fn group_filters_and_membership() {
     // Membership filters answer with the members, as the validation suite expects.
     let res = s
         .app
-        .get(&format!(
-            "/Groups?filter={}",
-            enc(&format!(r#"id eq "{eng}" and members eq "{alice}""#))
-        ))
+        .get(&format!("/Groups?filter={}", enc(&format!(r#"id eq "{eng}" and members eq "{alice}""#))))
         .expect(200);
-    let members: BTreeSet<&str> = res.body["Resources"][0]["members"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["value"].as_str().unwrap())
-        .collect();
+    let members: BTreeSet<&str> =
+        res.body["Resources"][0]["members"].as_array().unwrap().iter().map(|m| m["value"].as_str().unwrap()).collect();
     assert_eq!(members, BTreeSet::from([alice.as_str(), bob.as_str()]));
 }
 
@@ -556,38 +410,15 @@ fn the_same_filters_work_through_post_search() {
     let search = |path: &str, filter: &str| -> BTreeSet<String> {
         let body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "filter": filter});
         let res = s.app.post(path, &body).expect(200);
-        res.body["Resources"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| s.names[r["id"].as_str().unwrap()].clone())
-            .collect()
+        res.body["Resources"].as_array().unwrap().iter().map(|r| s.names[r["id"].as_str().unwrap()].clone()).collect()
     };
     let set = |l: &[&str]| l.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
-    assert_eq!(
-        search(
-            "/Users/.search",
-            r#"emails[type eq "work" and value co "@x"]"#
-        ),
-        set(&["alice", "carol"])
-    );
-    assert_eq!(
-        search(
-            "/Groups/.search",
-            &format!(r#"members eq "{}""#, s.ids["bob"])
-        ),
-        set(&["eng", "sales"])
-    );
+    assert_eq!(search("/Users/.search", r#"emails[type eq "work" and value co "@x"]"#), set(&["alice", "carol"]));
+    assert_eq!(search("/Groups/.search", &format!(r#"members eq "{}""#, s.ids["bob"])), set(&["eng", "sales"]));
     // The root searches both types: displayName exists on both.
+    assert_eq!(search("/.search", r#"displayName sw "e""#), set(&["eng", "empty"]));
     assert_eq!(
-        search("/.search", r#"displayName sw "e""#),
-        set(&["eng", "empty"])
-    );
-    assert_eq!(
-        search(
-            "/.search",
-            r#"displayName ew "adams" or displayName eq "sales""#
-        ),
+        search("/.search", r#"displayName ew "adams" or displayName eq "sales""#),
         set(&["alice", "carol", "sales"])
     );
 }
@@ -624,11 +455,7 @@ fn invalid_filters_are_400_invalid_filter() {
     ];
     for filter in user_cases {
         let res = s.app.get(&format!("/Users?filter={}", enc(filter)));
-        assert_eq!(
-            res.status, 400,
-            "filter {filter:?} should be rejected: {}",
-            res.text
-        );
+        assert_eq!(res.status, 400, "filter {filter:?} should be rejected: {}", res.text);
         res.expect_error(400, Some("invalidFilter"));
     }
     let group_cases = [
@@ -640,20 +467,11 @@ fn invalid_filters_are_400_invalid_filter() {
     ];
     for filter in group_cases {
         let res = s.app.get(&format!("/Groups?filter={}", enc(filter)));
-        assert_eq!(
-            res.status, 400,
-            "group filter {filter:?} should be rejected: {}",
-            res.text
-        );
+        assert_eq!(res.status, 400, "group filter {filter:?} should be rejected: {}", res.text);
         res.expect_error(400, Some("invalidFilter"));
     }
     // An attribute neither type has is an error at the root too; one only users have is not.
-    s.app
-        .get(&format!("?filter={}", enc(r#"nosuch eq "x""#)))
-        .expect_error(400, Some("invalidFilter"));
-    let only_users = s
-        .app
-        .get(&format!("?filter={}", enc(r#"userName sw "bob""#)))
-        .expect(200);
+    s.app.get(&format!("?filter={}", enc(r#"nosuch eq "x""#))).expect_error(400, Some("invalidFilter"));
+    let only_users = s.app.get(&format!("?filter={}", enc(r#"userName sw "bob""#))).expect(200);
     assert_eq!(only_users.body["totalResults"], 1);
 }

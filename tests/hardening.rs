@@ -18,11 +18,7 @@ const PAGES: &[&str] = &[
 #[test]
 fn every_portal_page_carries_the_security_headers() {
     let portal = Portal::new();
-    let signed_out = [
-        "/admin/default/login",
-        "/admin/default/setup?token=nope",
-        "/admin/default/no-such-page",
-    ];
+    let signed_out = ["/admin/default/login", "/admin/default/setup?token=nope", "/admin/default/no-such-page"];
     for (uri, want) in PAGES.iter().map(|p| (*p, 200)).chain(signed_out.iter().map(|p| (*p, 0))) {
         let res = portal.page(uri);
         if want != 0 {
@@ -91,17 +87,31 @@ fn a_tenant_sees_nothing_of_another_over_scim_the_api_and_the_portal() {
     // B's ids in A's URLs: 404; A's lists and filters do not show them.
     app.get(&format!("/Users/{user}")).expect_error(404, None);
     app.get(&format!("/Groups/{group}")).expect_error(404, None);
-    app.patch(&format!("/Groups/{group}"), serde_json::json!([{"op": "add", "path": "members", "value": [{"value": user}]}]))
-        .expect_error(404, None);
-    assert_eq!(app.get(&format!("/Users?filter={}", enc("userName eq \"bee@other.example\""))).expect(200).body["totalResults"], 0);
+    app.patch(
+        &format!("/Groups/{group}"),
+        serde_json::json!([{"op": "add", "path": "members", "value": [{"value": user}]}]),
+    )
+    .expect_error(404, None);
+    assert_eq!(
+        app.get(&format!("/Users?filter={}", enc("userName eq \"bee@other.example\""))).expect(200).body
+            ["totalResults"],
+        0
+    );
     assert_eq!(app.get("/Groups").expect(200).body["totalResults"], 0);
     // A's own group cannot take B's user as a member.
     let mine = app.entra_group("Mine");
-    let res = app.patch(&format!("/Groups/{mine}?attributes=members"), serde_json::json!([{"op": "add", "path": "members", "value": [{"value": user}]}])).expect(200);
+    let res = app
+        .patch(
+            &format!("/Groups/{mine}?attributes=members"),
+            serde_json::json!([{"op": "add", "path": "members", "value": [{"value": user}]}]),
+        )
+        .expect(200);
     assert!(res.body.get("members").is_none_or(|m| m.as_array().unwrap().is_empty()), "{}", res.text);
     assert_eq!(app.count("group_members"), 0);
     // The access API: A's key cannot read B's users.
-    let api = |tenant: &str, token: &str| app.raw("GET", &format!("/api/v1/{tenant}/users/bee%40other.example/access"), Some(token), &[], None);
+    let api = |tenant: &str, token: &str| {
+        app.raw("GET", &format!("/api/v1/{tenant}/users/bee%40other.example/access"), Some(token), &[], None)
+    };
     assert_eq!(api("other", &app.token).status, 401);
     assert_eq!(api("default", &app.token).status, 404);
     assert_eq!(api("other", &other_token).status, 200);

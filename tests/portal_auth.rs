@@ -14,7 +14,15 @@ fn signed_out_pages_redirect_to_sign_in_and_come_back() {
         .db
         .write(|tx| admins::create(tx, tenants::get_by_slug(tx, "default")?.id, "a@example.com", &hash))
         .unwrap();
-    for page in ["settings/scim", "settings/api-keys", "settings/users", "settings/groups", "settings/roles", "settings/applications", "settings/log"] {
+    for page in [
+        "settings/scim",
+        "settings/api-keys",
+        "settings/users",
+        "settings/groups",
+        "settings/roles",
+        "settings/applications",
+        "settings/log",
+    ] {
         let uri = format!("/admin/default/{page}");
         let res = HtmlRes::from(app.client.get(uri.clone()).dispatch());
         assert_eq!(res.status, 303, "{uri}");
@@ -22,9 +30,17 @@ fn signed_out_pages_redirect_to_sign_in_and_come_back() {
     }
     // Signing in with next= returns to the page asked for; a foreign next= is ignored.
     let portal = Portal::from_app(app, "default", "b@example.com");
-    let res = portal.form("POST", "/admin/default/login", &[("email", "a@example.com"), ("password", ADMIN_PASSWORD), ("next", "/admin/default/settings/roles")]);
+    let res = portal.form(
+        "POST",
+        "/admin/default/login",
+        &[("email", "a@example.com"), ("password", ADMIN_PASSWORD), ("next", "/admin/default/settings/roles")],
+    );
     assert_eq!(res.location.as_deref(), Some("/admin/default/settings/roles"));
-    let res = portal.form("POST", "/admin/default/login", &[("email", "a@example.com"), ("password", ADMIN_PASSWORD), ("next", "https://evil.example/")]);
+    let res = portal.form(
+        "POST",
+        "/admin/default/login",
+        &[("email", "a@example.com"), ("password", ADMIN_PASSWORD), ("next", "https://evil.example/")],
+    );
     assert_eq!(res.location.as_deref(), Some("/admin/default/settings/scim"));
 }
 
@@ -45,7 +61,10 @@ fn wrong_password_re_renders_the_form_with_the_email_kept() {
 fn session_cookie_is_http_only_and_same_site() {
     let app = TestApp::new();
     let hash = admins::hash_password(ADMIN_PASSWORD).unwrap();
-    app.state().db.write(|tx| admins::create(tx, tenants::get_by_slug(tx, "default")?.id, "a@example.com", &hash)).unwrap();
+    app.state()
+        .db
+        .write(|tx| admins::create(tx, tenants::get_by_slug(tx, "default")?.id, "a@example.com", &hash))
+        .unwrap();
     let res = HtmlRes::from(
         app.client
             .post("/admin/default/login")
@@ -95,15 +114,19 @@ fn first_administrator_set_up_link_works_once() {
     let client = &app.client;
     assert_eq!(client.get(path.to_string()).dispatch().status().code, 200);
     assert_eq!(client.get("/admin/default/setup?token=forged").dispatch().status().code, 404);
-    let post = |body: String| HtmlRes::from(client.post("/admin/default/setup").header(rocket::http::ContentType::Form).body(body).dispatch());
+    let post = |body: String| {
+        HtmlRes::from(client.post("/admin/default/setup").header(rocket::http::ContentType::Form).body(body).dispatch())
+    };
     // Bad input: the form again, with the message, nothing created.
     let res = post(format!("token={token}&email=root%40example.com&password=short&confirm=short"));
     assert_eq!(res.status, 400);
     assert!(res.text().contains("at least 12 characters"), "{}", res.html);
-    let res = post(format!("token={token}&email=root%40example.com&password=long+enough+pass&confirm=different+pass+1"));
+    let res =
+        post(format!("token={token}&email=root%40example.com&password=long+enough+pass&confirm=different+pass+1"));
     assert!(res.text().contains("differ"));
     assert_eq!(app.count("admins"), 0);
-    let res = post(format!("token={token}&email=root%40example.com&password=long+enough+pass&confirm=long+enough+pass"));
+    let res =
+        post(format!("token={token}&email=root%40example.com&password=long+enough+pass&confirm=long+enough+pass"));
     assert_eq!(res.status, 303, "{}", res.html);
     assert_eq!(app.count("admins"), 1);
     assert_eq!(client.get("/admin/default/settings/scim").dispatch().status().code, 200, "signed in by set-up");
@@ -123,7 +146,8 @@ fn scim_config_shows_the_tenant_url_and_live_figures() {
     let app = &portal.app;
     app.entra_user("a@example.com");
     let b = app.entra_user("b@example.com");
-    app.patch(&format!("/Users/{b}"), serde_json::json!([{"op": "Replace", "path": "active", "value": "False"}])).expect(200);
+    app.patch(&format!("/Users/{b}"), serde_json::json!([{"op": "Replace", "path": "active", "value": "False"}]))
+        .expect(200);
     app.entra_group("Staff");
     app.get("/Users/does-not-exist").expect(404);
     let page = portal.page("/admin/default/settings/scim").expect(200).text();
@@ -143,21 +167,37 @@ fn scim_config_shows_the_tenant_url_and_live_figures() {
 #[test]
 fn api_keys_are_shown_once_listed_and_revoked() {
     let portal = Portal::new();
-    let res = portal.submit("/admin/default/settings/api-keys", &[("label", "Microsoft Entra ID"), ("expires", "")]).expect(201);
+    let res = portal
+        .submit("/admin/default/settings/api-keys", &[("label", "Microsoft Entra ID"), ("expires", "")])
+        .expect(201);
     let html = res.text();
     let start = html.find("value=\"scimp_").expect("secret shown") + 7;
     let secret = html[start..start + html[start..].find('"').unwrap()].to_string();
     // It works for SCIM at once, and it is stored only hashed.
     let app = &portal.app;
     assert_eq!(app.raw("GET", "/scim/v2/default/Users", Some(&secret), &[], None).status, 200);
-    let stored: Vec<u8> = app.state().db.read(|tx| tx.query_row("SELECT secret_hash FROM api_keys WHERE label = 'Microsoft Entra ID'", [], |r| r.get(0)).map_err(scim_portal::db::DbError::from)).unwrap();
+    let stored: Vec<u8> = app
+        .state()
+        .db
+        .read(|tx| {
+            tx.query_row("SELECT secret_hash FROM api_keys WHERE label = 'Microsoft Entra ID'", [], |r| r.get(0))
+                .map_err(scim_portal::db::DbError::from)
+        })
+        .unwrap();
     assert!(!String::from_utf8_lossy(&stored).contains(&secret[6..]));
     // The list never shows it again.
     let list = portal.page("/admin/default/settings/api-keys").expect(200).text();
     assert!(list.contains("Microsoft Entra ID"));
     assert!(!list.contains(&secret));
     // Revoke needs CSRF; then the key stops working at once.
-    let id: i64 = app.state().db.read(|tx| tx.query_row("SELECT id FROM api_keys WHERE label = 'Microsoft Entra ID'", [], |r| r.get(0)).map_err(scim_portal::db::DbError::from)).unwrap();
+    let id: i64 = app
+        .state()
+        .db
+        .read(|tx| {
+            tx.query_row("SELECT id FROM api_keys WHERE label = 'Microsoft Entra ID'", [], |r| r.get(0))
+                .map_err(scim_portal::db::DbError::from)
+        })
+        .unwrap();
     portal.form("POST", &format!("/admin/default/settings/api-keys/{id}/revoke"), &[("csrf", "nope")]).expect(403);
     assert_eq!(app.raw("GET", "/scim/v2/default/Users", Some(&secret), &[], None).status, 200);
     portal.submit(&format!("/admin/default/settings/api-keys/{id}/revoke"), &[]).expect(303);
@@ -171,10 +211,12 @@ fn api_key_form_errors_keep_what_was_typed() {
     let before = portal.app.count("api_keys");
     let res = portal.submit("/admin/default/settings/api-keys", &[("label", "  "), ("expires", "")]).expect(400);
     assert!(res.text().contains("label of 1 to"), "{}", res.html);
-    let res = portal.submit("/admin/default/settings/api-keys", &[("label", "Nightly"), ("expires", "tomorrow")]).expect(400);
+    let res =
+        portal.submit("/admin/default/settings/api-keys", &[("label", "Nightly"), ("expires", "tomorrow")]).expect(400);
     assert!(res.text().contains("value=\"Nightly\""));
     assert!(res.text().contains("yyyy-mm-dd"));
-    let res = portal.submit("/admin/default/settings/api-keys", &[("label", "Old"), ("expires", "2001-01-01")]).expect(400);
+    let res =
+        portal.submit("/admin/default/settings/api-keys", &[("label", "Old"), ("expires", "2001-01-01")]).expect(400);
     assert!(res.text().contains("future"));
     portal.form("POST", "/admin/default/settings/api-keys", &[("label", "No csrf"), ("expires", "")]).expect(403);
     assert_eq!(portal.app.count("api_keys"), before);
@@ -184,7 +226,9 @@ fn api_key_form_errors_keep_what_was_typed() {
 fn repeated_failed_sign_ins_are_throttled_with_retry_after() {
     let portal = Portal::new();
     portal.form("POST", "/admin/default/logout", &[("csrf", &portal.csrf)]);
-    let try_password = |password: &str| portal.form("POST", "/admin/default/login", &[("email", "admin@example.com"), ("password", password)]);
+    let try_password = |password: &str| {
+        portal.form("POST", "/admin/default/login", &[("email", "admin@example.com"), ("password", password)])
+    };
     for _ in 0..3 {
         try_password("wrong password!!").expect(401);
     }

@@ -40,11 +40,7 @@ fn wait_for_port(port: u16) {
 }
 
 fn chromedriver() -> Option<PathBuf> {
-    std::env::var_os("PATH")?
-        .to_str()?
-        .split(':')
-        .map(|d| PathBuf::from(d).join("chromedriver"))
-        .find(|p| p.exists())
+    std::env::var_os("PATH")?.to_str()?.split(':').map(|d| PathBuf::from(d).join("chromedriver")).find(|p| p.exists())
 }
 
 /// Starts the real binary on a fresh database; returns it, its base URL and the set-up link it printed.
@@ -142,8 +138,16 @@ fn scim(base: &str, token: &str, method: &str, path: &str, body: Option<Value>) 
     let auth = format!("Bearer {token}");
     let mut res = match (method, body) {
         ("GET", _) => agent.get(&url).header("Authorization", &auth).call(),
-        ("POST", Some(b)) => agent.post(&url).header("Authorization", &auth).header("Content-Type", "application/scim+json").send(b.to_string()),
-        ("PATCH", Some(b)) => agent.patch(&url).header("Authorization", &auth).header("Content-Type", "application/scim+json").send(b.to_string()),
+        ("POST", Some(b)) => agent
+            .post(&url)
+            .header("Authorization", &auth)
+            .header("Content-Type", "application/scim+json")
+            .send(b.to_string()),
+        ("PATCH", Some(b)) => agent
+            .patch(&url)
+            .header("Authorization", &auth)
+            .header("Content-Type", "application/scim+json")
+            .send(b.to_string()),
         (m, _) => panic!("{m}"),
     }
     .expect("SCIM request");
@@ -193,26 +197,46 @@ async fn administrator_story_in_headless_chromium() {
     // 4. Provision over SCIM with what the pages gave.
     let mut users = Vec::new();
     for (name, active) in [("ada@example.com", true), ("grace@example.com", true), ("linus@example.com", false)] {
-        let (status, body) = scim(&tenant_url, &token, "POST", "/Users", Some(json!({
-            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-            "userName": name, "active": active, "displayName": name.split('@').next().unwrap(),
-            "emails": [{"type": "work", "value": name, "primary": true}],
-        })));
+        let (status, body) = scim(
+            &tenant_url,
+            &token,
+            "POST",
+            "/Users",
+            Some(json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                "userName": name, "active": active, "displayName": name.split('@').next().unwrap(),
+                "emails": [{"type": "work", "value": name, "primary": true}],
+            })),
+        );
         assert_eq!(status, 201, "{body}");
         users.push(body["id"].as_str().unwrap().to_string());
     }
     let mut groups = Vec::new();
-    for (name, members) in [("Editors", vec![&users[0], &users[1]]), ("Admins", vec![&users[0]]), ("Leavers", vec![&users[2]])] {
-        let (status, body) = scim(&tenant_url, &token, "POST", "/Groups", Some(json!({
-            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": name,
-        })));
+    for (name, members) in
+        [("Editors", vec![&users[0], &users[1]]), ("Admins", vec![&users[0]]), ("Leavers", vec![&users[2]])]
+    {
+        let (status, body) = scim(
+            &tenant_url,
+            &token,
+            "POST",
+            "/Groups",
+            Some(json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": name,
+            })),
+        );
         assert_eq!(status, 201, "{body}");
         let id = body["id"].as_str().unwrap().to_string();
         let values: Vec<Value> = members.iter().map(|m| json!({"value": m})).collect();
-        let (status, _) = scim(&tenant_url, &token, "PATCH", &format!("/Groups/{id}"), Some(json!({
-            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-            "Operations": [{"op": "Add", "path": "members", "value": values}],
-        })));
+        let (status, _) = scim(
+            &tenant_url,
+            &token,
+            "PATCH",
+            &format!("/Groups/{id}"),
+            Some(json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "Add", "path": "members", "value": values}],
+            })),
+        );
         assert_eq!(status, 200);
         groups.push(id);
     }

@@ -49,16 +49,8 @@ where
     S: Strategy,
     S::Value: Debug,
 {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(cases);
-    let config = Config {
-        cases,
-        failure_persistence: None,
-        max_shrink_iters: 512,
-        ..Config::default()
-    };
+    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(cases);
+    let config = Config { cases, failure_persistence: None, max_shrink_iters: 512, ..Config::default() };
     let mut runner = TestRunner::new(config);
     if let Err(e) = runner.run(&strategy, test) {
         panic!("{e}");
@@ -77,13 +69,7 @@ struct Reply {
 }
 
 /// Sends a request to `uri` with the app's token; `content_type` None sends no Content-Type.
-fn send(
-    app: &TestApp,
-    method: &str,
-    uri: &str,
-    content_type: Option<&str>,
-    body: Option<Vec<u8>>,
-) -> Reply {
+fn send(app: &TestApp, method: &str, uri: &str, content_type: Option<&str>, body: Option<Vec<u8>>) -> Reply {
     let uri = uri.to_string();
     let mut r = match method {
         "GET" => app.client.get(uri),
@@ -93,10 +79,7 @@ fn send(
         "DELETE" => app.client.delete(uri),
         m => panic!("method {m}"),
     };
-    r = r.header(Header::new(
-        "Authorization",
-        format!("Bearer {}", app.token),
-    ));
+    r = r.header(Header::new("Authorization", format!("Bearer {}", app.token)));
     if let Some(ct) = content_type {
         r = r.header(Header::new("Content-Type", ct.to_string()));
     }
@@ -108,12 +91,7 @@ fn send(
     let content_type = res.headers().get_one("Content-Type").map(str::to_string);
     let text = res.into_string().unwrap_or_default();
     let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-    Reply {
-        status,
-        text,
-        body,
-        content_type,
-    }
+    Reply { status, text, body, content_type }
 }
 
 fn tenant_uri(path: &str) -> String {
@@ -125,42 +103,18 @@ fn get(app: &TestApp, path: &str) -> Reply {
 }
 
 fn send_json(app: &TestApp, method: &str, path: &str, body: &Value) -> Reply {
-    send(
-        app,
-        method,
-        &tenant_uri(path),
-        Some(SCIM_JSON),
-        Some(body.to_string().into_bytes()),
-    )
+    send(app, method, &tenant_uri(path), Some(SCIM_JSON), Some(body.to_string().into_bytes()))
 }
 
 /// The rules every response follows.
 fn check_reply(r: &Reply, ctx: &str) -> Result<(), TestCaseError> {
     prop_assert!(r.status < 500, "{ctx}: got {} {}", r.status, r.text);
     if r.status >= 400 {
-        prop_assert_eq!(
-            r.content_type.as_deref(),
-            Some(SCIM_JSON),
-            "{}: {} {}",
-            ctx,
-            r.status,
-            r.text
-        );
+        prop_assert_eq!(r.content_type.as_deref(), Some(SCIM_JSON), "{}: {} {}", ctx, r.status, r.text);
         prop_assert_eq!(&r.body["schemas"], &json!([ERROR]), "{}: {}", ctx, r.text);
         let status = r.status.to_string();
-        prop_assert_eq!(
-            r.body["status"].as_str(),
-            Some(status.as_str()),
-            "{}: {}",
-            ctx,
-            r.text
-        );
-        prop_assert!(
-            r.body["detail"].as_str().is_some_and(|d| !d.is_empty()),
-            "{}: {}",
-            ctx,
-            r.text
-        );
+        prop_assert_eq!(r.body["status"].as_str(), Some(status.as_str()), "{}: {}", ctx, r.text);
+        prop_assert!(r.body["detail"].as_str().is_some_and(|d| !d.is_empty()), "{}: {}", ctx, r.text);
         match &r.body["scimType"] {
             Value::Null => {}
             Value::String(t) => {
@@ -169,13 +123,7 @@ fn check_reply(r: &Reply, ctx: &str) -> Result<(), TestCaseError> {
             other => prop_assert!(false, "{}: scimType {}", ctx, other),
         }
     } else if r.status != 204 && r.status != 304 {
-        prop_assert_eq!(
-            r.content_type.as_deref(),
-            Some(SCIM_JSON),
-            "{}: {}",
-            ctx,
-            r.text
-        );
+        prop_assert_eq!(r.content_type.as_deref(), Some(SCIM_JSON), "{}: {}", ctx, r.text);
         prop_assert!(r.body.is_object(), "{}: {}", ctx, r.text);
     }
     Ok(())
@@ -186,25 +134,9 @@ fn check_list(r: &Reply, ctx: &str) -> Result<(), TestCaseError> {
     let resources = r.body["Resources"].as_array();
     prop_assert!(resources.is_some(), "{}: {}", ctx, r.text);
     let n = resources.map_or(0, Vec::len) as u64;
-    prop_assert_eq!(
-        r.body["itemsPerPage"].as_u64(),
-        Some(n),
-        "{}: {}",
-        ctx,
-        r.text
-    );
-    prop_assert!(
-        r.body["totalResults"].as_u64().is_some_and(|t| t >= n),
-        "{}: {}",
-        ctx,
-        r.text
-    );
-    prop_assert!(
-        r.body["startIndex"].as_u64().is_some_and(|s| s >= 1),
-        "{}: {}",
-        ctx,
-        r.text
-    );
+    prop_assert_eq!(r.body["itemsPerPage"].as_u64(), Some(n), "{}: {}", ctx, r.text);
+    prop_assert!(r.body["totalResults"].as_u64().is_some_and(|t| t >= n), "{}: {}", ctx, r.text);
+    prop_assert!(r.body["startIndex"].as_u64().is_some_and(|s| s >= 1), "{}: {}", ctx, r.text);
     prop_assert!(n <= 1000, "{}: {} resources", ctx, n);
     Ok(())
 }
@@ -216,11 +148,7 @@ fn total(r: &Reply) -> u64 {
 fn ids(r: &Reply) -> BTreeSet<String> {
     r.body["Resources"]
         .as_array()
-        .map(|l| {
-            l.iter()
-                .filter_map(|x| x["id"].as_str().map(str::to_string))
-                .collect()
-        })
+        .map(|l| l.iter().filter_map(|x| x["id"].as_str().map(str::to_string)).collect())
         .unwrap_or_default()
 }
 
@@ -239,18 +167,9 @@ struct World {
 fn world() -> World {
     let app = TestApp::new();
     let ada = app.entra_user("ada@example.com");
-    let bob = app
-        .post(
-            "/Users",
-            &json!({"schemas": [USER], "userName": "bob", "displayName": "Bob"}),
-        )
-        .expect(201)
-        .id();
+    let bob = app.post("/Users", &json!({"schemas": [USER], "userName": "bob", "displayName": "Bob"})).expect(201).id();
     let eng = app
-        .post(
-            "/Groups",
-            &json!({"schemas": [GROUP], "displayName": "Engineering", "members": [{"value": ada}]}),
-        )
+        .post("/Groups", &json!({"schemas": [GROUP], "displayName": "Engineering", "members": [{"value": ada}]}))
         .expect(201)
         .id();
     app.entra_group("Empty");
@@ -271,16 +190,9 @@ impl World {
     /// Puts `ada` and `eng` back as seeded, so that each case starts from the
     /// same state (and a shrunk failing case reproduces on its own).
     fn reset(&self) {
-        self.app
-            .put(
-                &format!("/Users/{}", self.ada),
-                &entra_user_body("ada@example.com"),
-            )
-            .expect(200);
+        self.app.put(&format!("/Users/{}", self.ada), &entra_user_body("ada@example.com")).expect(200);
         let eng = json!({"schemas": [GROUP], "displayName": "Engineering", "members": [{"value": self.ada}]});
-        self.app
-            .put(&format!("/Groups/{}", self.eng), &eng)
-            .expect(200);
+        self.app.put(&format!("/Groups/{}", self.eng), &eng).expect(200);
     }
 
     fn snapshot(&self) -> Snapshot {
@@ -389,16 +301,7 @@ fn quoted(s: &str) -> String {
 }
 
 fn random_case(s: &str, seed: u8) -> String {
-    s.chars()
-        .enumerate()
-        .map(|(i, c)| {
-            if (seed >> (i % 8)) & 1 == 1 {
-                c.to_ascii_uppercase()
-            } else {
-                c
-            }
-        })
-        .collect()
+    s.chars().enumerate().map(|(i, c)| if (seed >> (i % 8)) & 1 == 1 { c.to_ascii_uppercase() } else { c }).collect()
 }
 
 // ------------------------------------------------------------ generators: grammar-shaped filters
@@ -448,20 +351,9 @@ const FILTER_ATTRS: &[&str] = &[
     "$ref",
 ];
 
-const VALUE_PATH_ATTRS: &[&str] = &[
-    "emails",
-    "phoneNumbers",
-    "addresses",
-    "groups",
-    "members",
-    "roles",
-    "name",
-    "title",
-    "nonsense",
-];
-const SUB_ATTRS: &[&str] = &[
-    "value", "type", "primary", "display", "$ref", "country", "nonsense",
-];
+const VALUE_PATH_ATTRS: &[&str] =
+    &["emails", "phoneNumbers", "addresses", "groups", "members", "roles", "name", "title", "nonsense"];
+const SUB_ATTRS: &[&str] = &["value", "type", "primary", "display", "$ref", "country", "nonsense"];
 const OPS: &[&str] = &["eq", "ne", "co", "sw", "ew", "gt", "lt", "ge", "le"];
 
 fn filter_value() -> BoxedStrategy<String> {
@@ -479,13 +371,7 @@ fn filter_value() -> BoxedStrategy<String> {
 }
 
 fn comparison(attrs: &'static [&'static str]) -> BoxedStrategy<String> {
-    (
-        prop::sample::select(attrs),
-        prop::sample::select(OPS),
-        filter_value(),
-        any::<u8>(),
-        0..6u8,
-    )
+    (prop::sample::select(attrs), prop::sample::select(OPS), filter_value(), any::<u8>(), 0..6u8)
         .prop_map(|(a, op, v, case, kind)| match kind {
             0 => format!("{a} {}", random_case("pr", case)),
             _ => format!("{a} {} {v}", random_case(op, case)),
@@ -504,11 +390,7 @@ fn value_path() -> BoxedStrategy<String> {
     (
         prop::sample::select(VALUE_PATH_ATTRS),
         inner,
-        prop::option::of((
-            prop::sample::select(SUB_ATTRS),
-            prop::sample::select(OPS),
-            filter_value(),
-        )),
+        prop::option::of((prop::sample::select(SUB_ATTRS), prop::sample::select(OPS), filter_value())),
     )
         .prop_map(|(a, inner, trailing)| match trailing {
             None => format!("{a}[{inner}]"),
@@ -522,11 +404,7 @@ fn grammar_filter() -> BoxedStrategy<String> {
     let leaf = prop_oneof![4 => comparison(FILTER_ATTRS), 1 => value_path()];
     leaf.prop_recursive(4, 12, 3, |inner| {
         prop_oneof![
-            (
-                inner.clone(),
-                inner.clone(),
-                prop::sample::select(vec!["and", "AND", "or", "Or"])
-            )
+            (inner.clone(), inner.clone(), prop::sample::select(vec!["and", "AND", "or", "Or"]))
                 .prop_map(|(a, b, k)| format!("{a} {k} {b}")),
             inner.clone().prop_map(|a| format!("not ({a})")),
             inner.prop_map(|a| format!("({a})")),
@@ -593,10 +471,7 @@ fn json_value() -> BoxedStrategy<Value> {
             prop_oneof![
                 prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
                 prop::collection::vec(
-                    (
-                        prop_oneof![3 => prop::sample::select(KEYS).prop_map(str::to_string), 1 => nasty_string()],
-                        inner
-                    ),
+                    (prop_oneof![3 => prop::sample::select(KEYS).prop_map(str::to_string), 1 => nasty_string()], inner),
                     0..5
                 )
                 .prop_map(|kv| Value::Object(kv.into_iter().collect())),
@@ -638,11 +513,7 @@ fn template(kind: usize, f: For<'_>) -> Value {
 fn mutate(doc: &mut Value, key: &str, value: Option<Value>, depth: usize) {
     let Value::Object(map) = doc else { return };
     if depth > 0 {
-        let nested: Vec<String> = map
-            .iter()
-            .filter(|(_, v)| v.is_object())
-            .map(|(k, _)| k.clone())
-            .collect();
+        let nested: Vec<String> = map.iter().filter(|(_, v)| v.is_object()).map(|(k, _)| k.clone()).collect();
         if let Some(k) = nested.get(depth % nested.len().max(1)) {
             if let Some(inner) = map.get_mut(k) {
                 return mutate(inner, key, value, 0);
@@ -754,12 +625,10 @@ impl Body {
                 let s = template(*kind, f).to_string().into_bytes();
                 s[..at % s.len()].to_vec()
             }
-            Body::Deep(n) => format!(
-                r#"{{"schemas": ["{USER}"], "userName": {}"deep"{}}}"#,
-                "[".repeat(*n),
-                "]".repeat(*n)
-            )
-            .into_bytes(),
+            Body::Deep(n) => {
+                format!(r#"{{"schemas": ["{USER}"], "userName": {}"deep"{}}}"#, "[".repeat(*n), "]".repeat(*n))
+                    .into_bytes()
+            }
             Body::Long(n) => {
                 let mut doc = template(0, f);
                 doc["displayName"] = Value::String("x".repeat(*n));
@@ -832,9 +701,7 @@ const PATCH_PATHS: &[&str] = &[
     " ",
 ];
 
-const PATCH_OPS: &[&str] = &[
-    "add", "replace", "remove", "Add", "Replace", "Remove", "ADD", "move", "",
-];
+const PATCH_OPS: &[&str] = &["add", "replace", "remove", "Add", "Replace", "Remove", "ADD", "move", ""];
 
 fn patch_value(ada: String) -> BoxedStrategy<Value> {
     prop_oneof![
@@ -918,7 +785,10 @@ fn sensible_patch_op(ada: String, bob: String) -> BoxedStrategy<Value> {
 fn patch_op(ada: String) -> BoxedStrategy<Value> {
     (
         prop::sample::select(PATCH_OPS),
-        prop::option::weighted(0.85, prop_oneof![6 => prop::sample::select(PATCH_PATHS).prop_map(str::to_string), 1 => nasty_string()]),
+        prop::option::weighted(
+            0.85,
+            prop_oneof![6 => prop::sample::select(PATCH_PATHS).prop_map(str::to_string), 1 => nasty_string()],
+        ),
         prop::option::weighted(0.85, patch_value(ada)),
     )
         .prop_map(|(op, path, value)| {
@@ -953,20 +823,10 @@ fn random_filter_strings_never_fail_the_server() {
             }
             if !parses {
                 prop_assert_eq!(r.status, 400, "{}", ctx);
-                prop_assert_eq!(
-                    r.body["scimType"].as_str(),
-                    Some("invalidFilter"),
-                    "{}",
-                    ctx
-                );
+                prop_assert_eq!(r.body["scimType"].as_str(), Some("invalidFilter"), "{}", ctx);
             }
         }
-        let r = send_json(
-            &w.app,
-            "POST",
-            "/Users/.search",
-            &json!({"schemas": [SEARCH], "filter": filter}),
-        );
+        let r = send_json(&w.app, "POST", "/Users/.search", &json!({"schemas": [SEARCH], "filter": filter}));
         check_reply(&r, &format!("POST /Users/.search {filter:?}"))?;
         Ok(())
     });
@@ -976,10 +836,7 @@ fn random_filter_strings_never_fail_the_server() {
 fn grammar_shaped_filters_never_fail_and_not_is_the_complement() {
     let w = world();
     let everyone = |path: &str| total(&get(&w.app, &format!("{path}?count=0")));
-    let all = [
-        ("/Users", everyone("/Users")),
-        ("/Groups", everyone("/Groups")),
-    ];
+    let all = [("/Users", everyone("/Users")), ("/Groups", everyone("/Groups"))];
     run_property(CASES, grammar_filter(), |filter| {
         let parses = parse_filter(&filter).is_ok();
         for (path, all) in all {
@@ -988,20 +845,11 @@ fn grammar_shaped_filters_never_fail_and_not_is_the_complement() {
             check_reply(&r, &ctx)?;
             prop_assert!(r.status == 200 || r.status == 400, "{ctx}: {}", r.status);
             if !parses {
-                prop_assert_eq!(
-                    r.body["scimType"].as_str(),
-                    Some("invalidFilter"),
-                    "{}",
-                    ctx
-                );
+                prop_assert_eq!(r.body["scimType"].as_str(), Some("invalidFilter"), "{}", ctx);
             }
             if r.status == 400 {
                 let t = r.body["scimType"].as_str().unwrap_or_default();
-                prop_assert!(
-                    t == "invalidFilter" || t == "invalidValue",
-                    "{ctx}: {}",
-                    r.text
-                );
+                prop_assert!(t == "invalidFilter" || t == "invalidValue", "{ctx}: {}", r.text);
                 continue;
             }
             check_list(&r, &ctx)?;
@@ -1013,22 +861,10 @@ fn grammar_shaped_filters_never_fail_and_not_is_the_complement() {
             let n = get(&w.app, &format!("{path}?filter={}&count=0", enc(&negated)));
             check_reply(&n, &format!("GET {path}?filter={negated}"))?;
             prop_assert_eq!(n.status, 200, "{}: {}", negated, n.text);
-            prop_assert_eq!(
-                total(&r) + total(&n),
-                all,
-                "{} on {}: {} + {}",
-                filter,
-                path,
-                total(&r),
-                total(&n)
-            );
+            prop_assert_eq!(total(&r) + total(&n), all, "{} on {}: {} + {}", filter, path, total(&r), total(&n));
             // The same filter as a SearchRequest gives the same answer.
-            let s = send_json(
-                &w.app,
-                "POST",
-                &format!("{path}/.search"),
-                &json!({"schemas": [SEARCH], "filter": filter}),
-            );
+            let s =
+                send_json(&w.app, "POST", &format!("{path}/.search"), &json!({"schemas": [SEARCH], "filter": filter}));
             check_reply(&s, &format!("POST {path}/.search {filter}"))?;
             prop_assert_eq!(ids(&s), ids(&r), "{}", filter);
         }
@@ -1111,17 +947,11 @@ impl ModelFilter {
             ModelFilter::And(a, b) => a.matches(user, element) && b.matches(user, element),
             ModelFilter::Or(a, b) => a.matches(user, element) || b.matches(user, element),
             ModelFilter::Not(a) => !a.matches(user, element),
-            ModelFilter::ValuePath(inner) => {
-                emails(user).iter().any(|e| inner.matches(user, Some(e)))
-            }
-            ModelFilter::Pr(a) => values(user, element, a)
-                .iter()
-                .any(|v| v.is_some_and(|s| !s.is_empty())),
+            ModelFilter::ValuePath(inner) => emails(user).iter().any(|e| inner.matches(user, Some(e))),
+            ModelFilter::Pr(a) => values(user, element, a).iter().any(|v| v.is_some_and(|s| !s.is_empty())),
             ModelFilter::Cmp(a, op, expected) => {
                 let exact = element.is_none() && CASE_EXACT.contains(a);
-                values(user, element, a)
-                    .iter()
-                    .any(|v| compare(*v, op, expected, exact))
+                values(user, element, a).iter().any(|v| compare(*v, op, expected, exact))
             }
         }
     }
@@ -1141,9 +971,9 @@ fn values<'a>(user: &'a Value, element: Option<&'a Value>, attr: &str) -> Vec<Op
     match attr.strip_prefix(ent) {
         Some(a) => vec![user[ent.trim_end_matches(':')][a].as_str()],
         None => match attr.split_once('.') {
-            Some(("emails", sub)) => user["emails"]
-                .as_array()
-                .map_or(vec![], |l| l.iter().map(|e| e[sub].as_str()).collect()),
+            Some(("emails", sub)) => {
+                user["emails"].as_array().map_or(vec![], |l| l.iter().map(|e| e[sub].as_str()).collect())
+            }
             Some((a, b)) => vec![user[a][b].as_str()],
             None if attr == "emails" => values(user, None, "emails.value"),
             None => vec![user[attr].as_str()],
@@ -1176,11 +1006,7 @@ fn compare(actual: Option<&str>, op: &str, expected: &str, exact: bool) -> bool 
 
 fn model_filter() -> BoxedStrategy<ModelFilter> {
     let value = || prop::sample::select(MODEL_VALUES).prop_map(str::to_string);
-    let cmp = (
-        prop::sample::select(MODEL_ATTRS),
-        prop::sample::select(MODEL_OPS),
-        value(),
-    )
+    let cmp = (prop::sample::select(MODEL_ATTRS), prop::sample::select(MODEL_OPS), value())
         .prop_map(|(a, op, v)| ModelFilter::Cmp(a, op, v));
     let pr = prop::sample::select(MODEL_ATTRS).prop_map(ModelFilter::Pr);
     let sub = prop_oneof![
@@ -1194,14 +1020,11 @@ fn model_filter() -> BoxedStrategy<ModelFilter> {
             inner.prop_map(|a| ModelFilter::Not(Box::new(a))),
         ]
     });
-    let leaf =
-        prop_oneof![5 => cmp, 1 => pr, 2 => sub.prop_map(|f| ModelFilter::ValuePath(Box::new(f)))];
+    let leaf = prop_oneof![5 => cmp, 1 => pr, 2 => sub.prop_map(|f| ModelFilter::ValuePath(Box::new(f)))];
     leaf.prop_recursive(3, 8, 2, |inner| {
         prop_oneof![
-            (inner.clone(), inner.clone())
-                .prop_map(|(a, b)| ModelFilter::And(Box::new(a), Box::new(b))),
-            (inner.clone(), inner.clone())
-                .prop_map(|(a, b)| ModelFilter::Or(Box::new(a), Box::new(b))),
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| ModelFilter::And(Box::new(a), Box::new(b))),
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| ModelFilter::Or(Box::new(a), Box::new(b))),
             inner.prop_map(|a| ModelFilter::Not(Box::new(a))),
         ]
     })
@@ -1224,70 +1047,54 @@ fn filters_select_what_a_reference_model_selects() {
                "emails": [{"value": "ERIN@EXAMPLE.COM", "type": "Work", "primary": true}],
                ent: {"department": "identity"}}),
     ];
-    let users: Vec<Value> = bodies
-        .iter()
-        .map(|b| app.post("/Users", b).expect(201).body)
-        .collect();
+    let users: Vec<Value> = bodies.iter().map(|b| app.post("/Users", b).expect(201).body).collect();
     let paging = (1i64..8, 0i64..7, any::<bool>());
-    run_property(
-        CASES,
-        (model_filter(), paging),
-        |(f, (start, count, descending))| {
-            let text = f.text();
-            let r = get(&app, &format!("/Users?filter={}", enc(&text)));
-            check_reply(&r, &text)?;
-            prop_assert_eq!(r.status, 200, "{}: {}", text, r.text);
-            let expected: BTreeSet<String> = users
+    run_property(CASES, (model_filter(), paging), |(f, (start, count, descending))| {
+        let text = f.text();
+        let r = get(&app, &format!("/Users?filter={}", enc(&text)));
+        check_reply(&r, &text)?;
+        prop_assert_eq!(r.status, 200, "{}: {}", text, r.text);
+        let expected: BTreeSet<String> =
+            users.iter().filter(|u| f.matches(u, None)).map(|u| u["id"].as_str().unwrap().to_string()).collect();
+        let names = |set: &BTreeSet<String>| -> Vec<String> {
+            users
                 .iter()
-                .filter(|u| f.matches(u, None))
-                .map(|u| u["id"].as_str().unwrap().to_string())
-                .collect();
-            let names = |set: &BTreeSet<String>| -> Vec<String> {
-                users
-                    .iter()
-                    .filter(|u| set.contains(u["id"].as_str().unwrap()))
-                    .map(|u| u["userName"].as_str().unwrap().to_string())
-                    .collect()
-            };
-            let got = ids(&r);
-            prop_assert_eq!(names(&got), names(&expected), "filter: {}", text);
-            // A sorted page is the same slice of the same sorted result.
-            let mut sorted: Vec<&Value> = users
-                .iter()
-                .filter(|u| expected.contains(u["id"].as_str().unwrap()))
-                .collect();
-            sorted.sort_by_key(|u| u["userName"].as_str().unwrap().to_lowercase());
-            if descending {
-                sorted.reverse();
-            }
-            let want: Vec<&str> = sorted
-                .iter()
-                .skip(start as usize - 1)
-                .take(count as usize)
-                .map(|u| u["userName"].as_str().unwrap())
-                .collect();
-            let order = if descending {
-                "descending"
-            } else {
-                "ascending"
-            };
-            let uri = format!("/Users?filter={}&sortBy=userName&sortOrder={order}&startIndex={start}&count={count}", enc(&text));
-            let page = get(&app, &uri);
-            check_reply(&page, &uri)?;
-            prop_assert_eq!(page.status, 200, "{}: {}", uri, page.text);
-            check_list(&page, &uri)?;
-            let shown: Vec<&str> = page.body["Resources"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|u| u["userName"].as_str().unwrap_or_default())
-                .collect();
-            prop_assert_eq!(shown, want, "{}", uri);
-            prop_assert_eq!(total(&page), expected.len() as u64, "{}", uri);
-            prop_assert_eq!(page.body["startIndex"].as_i64(), Some(start), "{}", uri);
-            Ok(())
-        },
-    );
+                .filter(|u| set.contains(u["id"].as_str().unwrap()))
+                .map(|u| u["userName"].as_str().unwrap().to_string())
+                .collect()
+        };
+        let got = ids(&r);
+        prop_assert_eq!(names(&got), names(&expected), "filter: {}", text);
+        // A sorted page is the same slice of the same sorted result.
+        let mut sorted: Vec<&Value> = users.iter().filter(|u| expected.contains(u["id"].as_str().unwrap())).collect();
+        sorted.sort_by_key(|u| u["userName"].as_str().unwrap().to_lowercase());
+        if descending {
+            sorted.reverse();
+        }
+        let want: Vec<&str> = sorted
+            .iter()
+            .skip(start as usize - 1)
+            .take(count as usize)
+            .map(|u| u["userName"].as_str().unwrap())
+            .collect();
+        let order = if descending { "descending" } else { "ascending" };
+        let uri =
+            format!("/Users?filter={}&sortBy=userName&sortOrder={order}&startIndex={start}&count={count}", enc(&text));
+        let page = get(&app, &uri);
+        check_reply(&page, &uri)?;
+        prop_assert_eq!(page.status, 200, "{}: {}", uri, page.text);
+        check_list(&page, &uri)?;
+        let shown: Vec<&str> = page.body["Resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["userName"].as_str().unwrap_or_default())
+            .collect();
+        prop_assert_eq!(shown, want, "{}", uri);
+        prop_assert_eq!(total(&page), expected.len() as u64, "{}", uri);
+        prop_assert_eq!(page.body["startIndex"].as_i64(), Some(start), "{}", uri);
+        Ok(())
+    });
 }
 
 // ------------------------------------------------------------ properties: PATCH
@@ -1310,11 +1117,7 @@ fn random_patches_never_fail_the_server_and_failures_store_nothing() {
             5..=8 => format!("/Groups/{}", w.eng),
             _ => "/Users/no-such-id".to_string(),
         };
-        let schemas = if schema_ok {
-            json!([PATCH_OP])
-        } else {
-            json!(["urn:bogus"])
-        };
+        let schemas = if schema_ok { json!([PATCH_OP]) } else { json!(["urn:bogus"]) };
         let body = json!({"schemas": schemas, "Operations": ops});
         w.reset();
         let before = w.snapshot();
@@ -1322,13 +1125,7 @@ fn random_patches_never_fail_the_server_and_failures_store_nothing() {
         let ctx = format!("PATCH {path} {body}");
         check_reply(&r, &ctx)?;
         if r.status >= 400 {
-            prop_assert_eq!(
-                w.snapshot(),
-                before,
-                "{} failed with {} but changed something",
-                ctx,
-                r.text
-            );
+            prop_assert_eq!(w.snapshot(), before, "{} failed with {} but changed something", ctx, r.text);
             return Ok(());
         }
         prop_assert!(r.status == 200 || r.status == 204, "{ctx}: {}", r.status);
@@ -1336,25 +1133,10 @@ fn random_patches_never_fail_the_server_and_failures_store_nothing() {
         check_reply(&now, &format!("GET after {ctx}"))?;
         prop_assert_eq!(now.status, 200);
         if r.status == 200 {
-            prop_assert_eq!(
-                &r.body,
-                &now.body,
-                "{}: the PATCH response differs from a later GET",
-                ctx
-            );
+            prop_assert_eq!(&r.body, &now.body, "{}: the PATCH response differs from a later GET", ctx);
         }
-        let name = if path.starts_with("/Users") {
-            "userName"
-        } else {
-            "displayName"
-        };
-        prop_assert!(
-            now.body[name]
-                .as_str()
-                .is_some_and(|s| !s.trim().is_empty()),
-            "{ctx}: {}",
-            now.text
-        );
+        let name = if path.starts_with("/Users") { "userName" } else { "displayName" };
+        prop_assert!(now.body[name].as_str().is_some_and(|s| !s.trim().is_empty()), "{ctx}: {}", now.text);
         Ok(())
     });
 }
@@ -1399,13 +1181,7 @@ fn patched_emails_are_what_filters_see() {
         if r.body["emails"].as_array().is_none_or(Vec::is_empty) {
             let filter = format!("id eq {} and emails pr", quoted(&w.ada));
             let found = get(&w.app, &format!("/Users?filter={}&count=0", enc(&filter)));
-            prop_assert_eq!(
-                found.body["totalResults"].as_u64(),
-                Some(0),
-                "after {}: {}",
-                ctx,
-                filter
-            );
+            prop_assert_eq!(found.body["totalResults"].as_u64(), Some(0), "after {}: {}", ctx, filter);
         }
         Ok(())
     });
@@ -1447,18 +1223,9 @@ fn a_late_failure_rolls_back_earlier_changes() {
     for (path, ops) in cases {
         let before = w.snapshot();
         let r = w.app.patch(&path, ops.clone());
-        assert!(
-            r.status >= 400,
-            "PATCH {path} {ops} should fail: {}",
-            r.text
-        );
+        assert!(r.status >= 400, "PATCH {path} {ops} should fail: {}", r.text);
         assert_eq!(r.content_type.as_deref(), Some(SCIM_JSON));
-        assert_eq!(
-            w.snapshot(),
-            before,
-            "PATCH {path} {ops} failed with {} but changed something",
-            r.text
-        );
+        assert_eq!(w.snapshot(), before, "PATCH {path} {ops} failed with {} but changed something", r.text);
     }
 }
 
@@ -1494,43 +1261,19 @@ const CONTENT_TYPES: &[Option<&str>] = &[
 #[test]
 fn random_bodies_never_fail_the_server_and_failures_store_nothing() {
     let w = world();
-    let strategy = (
-        0..WRITES.len(),
-        body(),
-        prop::sample::select(CONTENT_TYPES),
-        any::<u32>(),
-    );
+    let strategy = (0..WRITES.len(), body(), prop::sample::select(CONTENT_TYPES), any::<u32>());
     run_property(CASES, strategy, |(endpoint, body, content_type, salt)| {
         let (method, path, own) = WRITES[endpoint];
         let path = path.replace("{ada}", &w.ada).replace("{eng}", &w.eng);
-        let bytes = body.bytes(For {
-            ada: &w.ada,
-            own,
-            salt,
-        });
+        let bytes = body.bytes(For { ada: &w.ada, own, salt });
         w.reset();
         let before = w.snapshot();
-        let r = send(
-            &w.app,
-            method,
-            &tenant_uri(&path),
-            content_type,
-            Some(bytes.clone()),
-        );
+        let r = send(&w.app, method, &tenant_uri(&path), content_type, Some(bytes.clone()));
         let shown = String::from_utf8_lossy(&bytes[..bytes.len().min(300)]).to_string();
-        let ctx = format!(
-            "{method} {path} ({content_type:?}, {} bytes) {shown}",
-            bytes.len()
-        );
+        let ctx = format!("{method} {path} ({content_type:?}, {} bytes) {shown}", bytes.len());
         check_reply(&r, &ctx)?;
         if r.status >= 400 {
-            prop_assert_eq!(
-                w.snapshot(),
-                before,
-                "{} failed with {} but changed something",
-                ctx,
-                r.text
-            );
+            prop_assert_eq!(w.snapshot(), before, "{} failed with {} but changed something", ctx, r.text);
         }
         if bytes.len() > 1024 * 1024 {
             // Too large, unless the media type was refused first.
@@ -1542,14 +1285,7 @@ fn random_bodies_never_fail_the_server_and_failures_store_nothing() {
         if r.status == 201 {
             let id = r.body["id"].as_str().unwrap_or_default();
             let created = get(&w.app, &format!("{path}/{id}"));
-            prop_assert_eq!(
-                created.status,
-                200,
-                "{}: created {} but GET says {}",
-                ctx,
-                id,
-                created.text
-            );
+            prop_assert_eq!(created.status, 200, "{}: created {} but GET says {}", ctx, id, created.text);
         }
         Ok(())
     });
@@ -1560,42 +1296,21 @@ fn invalid_utf8_bodies_are_400_and_store_nothing() {
     let w = world();
     let strategy = (
         0..WRITES.len(),
-        prop::collection::vec(any::<u8>(), 1..40)
-            .prop_filter("invalid UTF-8", |b| std::str::from_utf8(b).is_err()),
+        prop::collection::vec(any::<u8>(), 1..40).prop_filter("invalid UTF-8", |b| std::str::from_utf8(b).is_err()),
         prop_oneof![Just(OWN), 0usize..5],
     );
     run_property(CASES, strategy, |(endpoint, bad, kind)| {
         let (method, path, own) = WRITES[endpoint];
         let path = path.replace("{ada}", &w.ada).replace("{eng}", &w.eng);
-        let bytes = Body::BadUtf8(kind, bad).bytes(For {
-            ada: &w.ada,
-            own,
-            salt: 0,
-        });
+        let bytes = Body::BadUtf8(kind, bad).bytes(For { ada: &w.ada, own, salt: 0 });
         let before = w.snapshot();
-        let r = send(
-            &w.app,
-            method,
-            &tenant_uri(&path),
-            Some(SCIM_JSON),
-            Some(bytes.clone()),
-        );
+        let r = send(&w.app, method, &tenant_uri(&path), Some(SCIM_JSON), Some(bytes.clone()));
         let ctx = format!("{method} {path} {}", String::from_utf8_lossy(&bytes));
         check_reply(&r, &ctx)?;
         // A missing resource may be reported before the body is read.
-        prop_assert!(
-            r.status == 400 || r.status == 404,
-            "{ctx}: {} {}",
-            r.status,
-            r.text
-        );
+        prop_assert!(r.status == 400 || r.status == 404, "{ctx}: {} {}", r.status, r.text);
         if r.status == 400 {
-            prop_assert_eq!(
-                r.body["scimType"].as_str(),
-                Some("invalidSyntax"),
-                "{}",
-                ctx
-            );
+            prop_assert_eq!(r.body["scimType"].as_str(), Some("invalidSyntax"), "{}", ctx);
         }
         prop_assert_eq!(w.snapshot(), before, "{}", ctx);
         Ok(())
@@ -1660,45 +1375,27 @@ fn random_query_strings_never_fail_the_server() {
         // Mostly percent-encoded; sometimes raw, as a careless client sends it.
         prop::bool::weighted(0.85),
     );
-    let strategy = (
-        prop::sample::select(QUERY_PATHS),
-        prop::collection::vec(pair, 0..6),
-    );
+    let strategy = (prop::sample::select(QUERY_PATHS), prop::collection::vec(pair, 0..6));
     run_property(CASES, strategy, |(path, params)| {
         let path = path.replace("{ada}", &w.ada).replace("{eng}", &w.eng);
         let query: Vec<String> = params
             .iter()
-            .map(|(k, v, encode)| {
-                if *encode {
-                    format!("{}={}", enc(k), enc(v))
-                } else {
-                    format!("{k}={v}")
-                }
-            })
+            .map(|(k, v, encode)| if *encode { format!("{}={}", enc(k), enc(v)) } else { format!("{k}={v}") })
             .collect();
         let uri = format!("{}?{}", tenant_uri(&path), query.join("&"));
         let r = send(&w.app, "GET", &uri, None, None);
         check_reply(&r, &format!("GET {uri}"))?;
         // Discovery endpoints refuse filtering with 403 (RFC 7644 §4).
-        let discovery = matches!(
-            path.as_str(),
-            "/Schemas" | "/ResourceTypes" | "/ServiceProviderConfig"
-        );
+        let discovery = matches!(path.as_str(), "/Schemas" | "/ResourceTypes" | "/ServiceProviderConfig");
         let allowed = matches!(r.status, 200 | 400 | 404) || (discovery && r.status == 403);
         prop_assert!(allowed, "GET {uri}: {} {}", r.status, r.text);
-        let list = matches!(
-            path.as_str(),
-            "/Users" | "/Groups" | "" | "/Schemas" | "/ResourceTypes"
-        );
+        let list = matches!(path.as_str(), "/Users" | "/Groups" | "" | "/Schemas" | "/ResourceTypes");
         if r.status == 200 && list {
             check_list(&r, &format!("GET {uri}"))?;
             // A count the server understood bounds a page of resources (the few
             // discovery resources are always listed whole).
-            let counts: Vec<(&String, bool)> = params
-                .iter()
-                .filter(|(k, _, _)| *k == "count")
-                .map(|(_, v, encode)| (v, *encode))
-                .collect();
+            let counts: Vec<(&String, bool)> =
+                params.iter().filter(|(k, _, _)| *k == "count").map(|(_, v, encode)| (v, *encode)).collect();
             let paged = matches!(path.as_str(), "/Users" | "/Groups" | "");
             if let ([(count, true)], true) = (&counts[..], paged) {
                 let count: i64 = count.trim().parse().unwrap_or(i64::MAX);

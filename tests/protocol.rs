@@ -87,8 +87,7 @@ fn every_authentication_failure_is_401_with_a_bearer_challenge() {
             api_keys::create(tx, t.id, "doomed", None).map(|(k, s)| (k.id, s))
         })
         .unwrap();
-    app.raw("GET", &scim_url("/Users"), Some(&revoked), &[], None)
-        .expect(200);
+    app.raw("GET", &scim_url("/Users"), Some(&revoked), &[], None).expect(200);
     app.state()
         .db
         .write(|tx| {
@@ -101,33 +100,12 @@ fn every_authentication_failure_is_401_with_a_bearer_challenge() {
     let bearer = |t: &str| format!("Bearer {t}");
     let cases: Vec<(&str, Vec<(&str, String)>)> = vec![
         ("missing header", vec![]),
-        (
-            "Basic scheme",
-            vec![("Authorization", "Basic dXNlcjpwYXNz".to_string())],
-        ),
-        (
-            "Bearer without a token",
-            vec![("Authorization", "Bearer".to_string())],
-        ),
-        (
-            "Bearer with a blank token",
-            vec![("Authorization", "Bearer    ".to_string())],
-        ),
-        (
-            "token without a scheme",
-            vec![("Authorization", app.token.clone())],
-        ),
-        (
-            "wrong token",
-            vec![(
-                "Authorization",
-                bearer("scimp_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
-            )],
-        ),
-        (
-            "another tenant's token",
-            vec![("Authorization", bearer(&other_token))],
-        ),
+        ("Basic scheme", vec![("Authorization", "Basic dXNlcjpwYXNz".to_string())]),
+        ("Bearer without a token", vec![("Authorization", "Bearer".to_string())]),
+        ("Bearer with a blank token", vec![("Authorization", "Bearer    ".to_string())]),
+        ("token without a scheme", vec![("Authorization", app.token.clone())]),
+        ("wrong token", vec![("Authorization", bearer("scimp_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"))]),
+        ("another tenant's token", vec![("Authorization", bearer(&other_token))]),
         ("revoked token", vec![("Authorization", bearer(&revoked))]),
     ];
     let requests: [(&str, &str, Option<Value>); 6] = [
@@ -135,29 +113,16 @@ fn every_authentication_failure_is_401_with_a_bearer_challenge() {
         ("GET", "/Groups", None),
         ("GET", "/ServiceProviderConfig", None),
         ("GET", "/Schemas", None),
-        (
-            "POST",
-            "/Users",
-            Some(entra_user_body("intruder@example.com")),
-        ),
+        ("POST", "/Users", Some(entra_user_body("intruder@example.com"))),
         ("POST", "/Groups", Some(entra_group_body("Intruders"))),
     ];
     for (what, headers) in &cases {
         let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
         for (method, path, body) in &requests {
-            let res = app.raw(
-                method,
-                &scim_url(path),
-                None,
-                &headers,
-                body.as_ref().map(Value::to_string),
-            );
+            let res = app.raw(method, &scim_url(path), None, &headers, body.as_ref().map(Value::to_string));
             assert_eq!(res.status, 401, "{what}: {method} {path}: {}", res.text);
             let challenge = res.www_authenticate.clone().unwrap_or_default();
-            assert!(
-                challenge.starts_with("Bearer"),
-                "{what}: {method} {path}: WWW-Authenticate {challenge:?}"
-            );
+            assert!(challenge.starts_with("Bearer"), "{what}: {method} {path}: WWW-Authenticate {challenge:?}");
             res.expect_error(401, None);
         }
     }
@@ -165,17 +130,9 @@ fn every_authentication_failure_is_401_with_a_bearer_challenge() {
     assert_eq!(snapshot(&app), before);
     app.get("/Users").expect(200);
     // Another tenant's token does work on its own tenant.
-    app.raw("GET", "/scim/v2/other/Users", Some(&other_token), &[], None)
-        .expect(200);
+    app.raw("GET", "/scim/v2/other/Users", Some(&other_token), &[], None).expect(200);
     // A lower-case scheme is still Bearer (RFC 7235: schemes are case-insensitive).
-    app.raw(
-        "GET",
-        &scim_url("/Users"),
-        None,
-        &[("Authorization", &format!("bearer {}", app.token))],
-        None,
-    )
-    .expect(200);
+    app.raw("GET", &scim_url("/Users"), None, &[("Authorization", &format!("bearer {}", app.token))], None).expect(200);
 }
 
 // ---------------------------------------------------------------- discovery
@@ -186,10 +143,7 @@ fn service_provider_config_advertises_what_is_supported() {
     let res = app.get("/ServiceProviderConfig").expect(200);
     assert_eq!(res.content_type.as_deref(), Some("application/scim+json"));
     let c = &res.body;
-    assert_eq!(
-        c["schemas"],
-        json!(["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"])
-    );
+    assert_eq!(c["schemas"], json!(["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"]));
     assert_eq!(c["patch"]["supported"], true);
     assert_eq!(c["bulk"]["supported"], false);
     assert_eq!(c["filter"]["supported"], true);
@@ -198,18 +152,10 @@ fn service_provider_config_advertises_what_is_supported() {
     assert_eq!(c["sort"]["supported"], true);
     assert_eq!(c["etag"]["supported"], true);
     let schemes = c["authenticationSchemes"].as_array().unwrap();
-    assert!(
-        schemes.iter().any(|s| s["type"] == "oauthbearertoken"),
-        "{schemes:?}"
-    );
-    assert!(schemes
-        .iter()
-        .all(|s| s["name"].is_string() && s["description"].is_string()));
+    assert!(schemes.iter().any(|s| s["type"] == "oauthbearertoken"), "{schemes:?}");
+    assert!(schemes.iter().all(|s| s["name"].is_string() && s["description"].is_string()));
     assert_eq!(c["meta"]["resourceType"], "ServiceProviderConfig");
-    assert_eq!(
-        c["meta"]["location"],
-        format!("{BASE}/scim/v2/default/ServiceProviderConfig")
-    );
+    assert_eq!(c["meta"]["location"], format!("{BASE}/scim/v2/default/ServiceProviderConfig"));
 }
 
 #[test]
@@ -219,10 +165,7 @@ fn schemas_list_user_enterprise_and_group_with_external_id() {
     assert_eq!(res.body["schemas"], json!([LIST]));
     assert_eq!(res.body["totalResults"], 3);
     let resources = res.body["Resources"].as_array().unwrap();
-    let ids: BTreeSet<&str> = resources
-        .iter()
-        .map(|s| s["id"].as_str().unwrap())
-        .collect();
+    let ids: BTreeSet<&str> = resources.iter().map(|s| s["id"].as_str().unwrap()).collect();
     assert_eq!(ids, BTreeSet::from([USER, ENTERPRISE, GROUP]));
     let schema = |id: &str| resources.iter().find(|s| s["id"] == id).unwrap().clone();
     let attr = |s: &Value, name: &str| -> Value {
@@ -252,36 +195,18 @@ fn schemas_list_user_enterprise_and_group_with_external_id() {
     }
     let user_name = attr(&user, "userName");
     assert_eq!(
-        (
-            user_name["required"].clone(),
-            user_name["uniqueness"].clone(),
-            user_name["caseExact"].clone()
-        ),
+        (user_name["required"].clone(), user_name["uniqueness"].clone(), user_name["caseExact"].clone()),
         (json!(true), json!("server"), json!(false))
     );
     assert_eq!(attr(&user, "externalId")["caseExact"], true);
     assert_eq!(attr(&user, "groups")["mutability"], "readOnly");
     let emails = attr(&user, "emails");
     assert_eq!(emails["multiValued"], true);
-    let subs: BTreeSet<&str> = emails["subAttributes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["name"].as_str().unwrap())
-        .collect();
-    assert!(
-        subs.is_superset(&BTreeSet::from(["value", "type", "primary", "display"])),
-        "{subs:?}"
-    );
+    let subs: BTreeSet<&str> =
+        emails["subAttributes"].as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap()).collect();
+    assert!(subs.is_superset(&BTreeSet::from(["value", "type", "primary", "display"])), "{subs:?}");
     let ent = schema(ENTERPRISE);
-    for name in [
-        "employeeNumber",
-        "department",
-        "costCenter",
-        "organization",
-        "division",
-        "manager",
-    ] {
+    for name in ["employeeNumber", "department", "costCenter", "organization", "division", "manager"] {
         attr(&ent, name);
     }
     let group = schema(GROUP);
@@ -289,17 +214,8 @@ fn schemas_list_user_enterprise_and_group_with_external_id() {
         attr(&group, name);
     }
     for s in resources {
-        assert_eq!(
-            s["schemas"],
-            json!(["urn:ietf:params:scim:schemas:core:2.0:Schema"])
-        );
-        assert_eq!(
-            s["meta"]["location"],
-            format!(
-                "{BASE}/scim/v2/default/Schemas/{}",
-                s["id"].as_str().unwrap()
-            )
-        );
+        assert_eq!(s["schemas"], json!(["urn:ietf:params:scim:schemas:core:2.0:Schema"]));
+        assert_eq!(s["meta"]["location"], format!("{BASE}/scim/v2/default/Schemas/{}", s["id"].as_str().unwrap()));
     }
 
     // Each one on its own, the same as in the list.
@@ -307,8 +223,7 @@ fn schemas_list_user_enterprise_and_group_with_external_id() {
         let one = app.get(&format!("/Schemas/{id}")).expect(200);
         assert_eq!(one.body, schema(id));
     }
-    app.get("/Schemas/urn:ietf:params:scim:schemas:core:2.0:Nope")
-        .expect_error(404, None);
+    app.get("/Schemas/urn:ietf:params:scim:schemas:core:2.0:Nope").expect_error(404, None);
 }
 
 #[test]
@@ -320,27 +235,15 @@ fn resource_types_list_user_and_group() {
     let user = list.iter().find(|r| r["id"] == "User").unwrap();
     assert_eq!(user["endpoint"], "/Users");
     assert_eq!(user["schema"], USER);
-    assert_eq!(
-        user["schemaExtensions"],
-        json!([{"schema": ENTERPRISE, "required": false}])
-    );
+    assert_eq!(user["schemaExtensions"], json!([{"schema": ENTERPRISE, "required": false}]));
     let group = list.iter().find(|r| r["id"] == "Group").unwrap();
     assert_eq!(group["endpoint"], "/Groups");
     assert_eq!(group["schema"], GROUP);
     for r in &list {
-        assert_eq!(
-            r["schemas"],
-            json!(["urn:ietf:params:scim:schemas:core:2.0:ResourceType"])
-        );
+        assert_eq!(r["schemas"], json!(["urn:ietf:params:scim:schemas:core:2.0:ResourceType"]));
         let id = r["id"].as_str().unwrap();
-        assert_eq!(
-            r["meta"]["location"],
-            format!("{BASE}/scim/v2/default/ResourceTypes/{id}")
-        );
-        assert_eq!(
-            &app.get(&format!("/ResourceTypes/{id}")).expect(200).body,
-            r
-        );
+        assert_eq!(r["meta"]["location"], format!("{BASE}/scim/v2/default/ResourceTypes/{id}"));
+        assert_eq!(&app.get(&format!("/ResourceTypes/{id}")).expect(200).body, r);
     }
     app.get("/ResourceTypes/Device").expect_error(404, None);
 }
@@ -349,18 +252,12 @@ fn resource_types_list_user_and_group() {
 fn discovery_refuses_filters_and_writes() {
     let app = TestApp::new();
     let filter = enc(r#"id eq "User""#);
-    app.get(&format!("/Schemas?filter={filter}"))
-        .expect_error(403, None);
-    app.get(&format!("/ResourceTypes?filter={filter}"))
-        .expect_error(403, None);
+    app.get(&format!("/Schemas?filter={filter}")).expect_error(403, None);
+    app.get(&format!("/ResourceTypes?filter={filter}")).expect_error(403, None);
     let body = json!({"schemas": [USER], "id": "x"});
-    for path in [
-        "/ServiceProviderConfig",
-        "/Schemas",
-        &format!("/Schemas/{USER}"),
-        "/ResourceTypes",
-        "/ResourceTypes/User",
-    ] {
+    for path in
+        ["/ServiceProviderConfig", "/Schemas", &format!("/Schemas/{USER}"), "/ResourceTypes", "/ResourceTypes/User"]
+    {
         for method in ["POST", "PUT", "PATCH", "DELETE"] {
             let body = (method != "DELETE").then_some(&body);
             let res = app.req(method, path, body);
@@ -369,10 +266,7 @@ fn discovery_refuses_filters_and_writes() {
         }
     }
     // Discovery still answers afterwards: nothing was changed.
-    assert_eq!(
-        app.get("/ResourceTypes").expect(200).body["totalResults"],
-        2
-    );
+    assert_eq!(app.get("/ResourceTypes").expect(200).body["totalResults"], 2);
 }
 
 #[test]
@@ -399,37 +293,22 @@ fn unknown_paths_are_404_in_scim_json() {
 #[test]
 fn meta_is_complete_and_location_is_absolute() {
     let app = TestApp::new();
-    for (endpoint, resource_type, body) in [
-        ("Users", "User", entra_user_body("meta@example.com")),
-        ("Groups", "Group", entra_group_body("Meta group")),
-    ] {
+    for (endpoint, resource_type, body) in
+        [("Users", "User", entra_user_body("meta@example.com")), ("Groups", "Group", entra_group_body("Meta group"))]
+    {
         let created = app.post(&format!("/{endpoint}"), &body).expect(201);
         let id = created.id();
         let meta = &created.body["meta"];
         let location = format!("{BASE}/scim/v2/default/{endpoint}/{id}");
         assert_eq!(meta["resourceType"], resource_type);
         assert_eq!(meta["location"], location.as_str());
-        assert_eq!(
-            created.location.as_deref(),
-            Some(location.as_str()),
-            "Location header"
-        );
-        assert_eq!(
-            created.etag.as_deref(),
-            meta["version"].as_str(),
-            "ETag header"
-        );
-        let c = chrono::DateTime::parse_from_rfc3339(meta["created"].as_str().unwrap())
-            .expect("created is RFC 3339");
+        assert_eq!(created.location.as_deref(), Some(location.as_str()), "Location header");
+        assert_eq!(created.etag.as_deref(), meta["version"].as_str(), "ETag header");
+        let c = chrono::DateTime::parse_from_rfc3339(meta["created"].as_str().unwrap()).expect("created is RFC 3339");
         let m = chrono::DateTime::parse_from_rfc3339(meta["lastModified"].as_str().unwrap())
             .expect("lastModified is RFC 3339");
         assert_eq!(c, m);
-        assert!(
-            (chrono::Utc::now() - c.with_timezone(&chrono::Utc))
-                .num_seconds()
-                .abs()
-                < 60
-        );
+        assert!((chrono::Utc::now() - c.with_timezone(&chrono::Utc)).num_seconds().abs() < 60);
 
         let got = app.get(&format!("/{endpoint}/{id}")).expect(200);
         assert_eq!(got.body["meta"], *meta);
@@ -438,10 +317,7 @@ fn meta_is_complete_and_location_is_absolute() {
 
         std::thread::sleep(std::time::Duration::from_millis(5));
         let patched = app
-            .patch(
-                &format!("/{endpoint}/{id}"),
-                json!([{"op": "replace", "path": "externalId", "value": "changed"}]),
-            )
+            .patch(&format!("/{endpoint}/{id}"), json!([{"op": "replace", "path": "externalId", "value": "changed"}]))
             .expect(200);
         let pm = &patched.body["meta"];
         assert_ne!(pm["version"], meta["version"], "a change moves the version");
@@ -454,10 +330,7 @@ fn meta_is_complete_and_location_is_absolute() {
     let list = app.get("/Users").expect(200);
     let meta = &list.body["Resources"][0]["meta"];
     assert_eq!(meta["resourceType"], "User");
-    assert!(meta["location"]
-        .as_str()
-        .unwrap()
-        .starts_with(&format!("{BASE}/scim/v2/default/Users/")));
+    assert!(meta["location"].as_str().unwrap().starts_with(&format!("{BASE}/scim/v2/default/Users/")));
 }
 
 #[test]
@@ -470,13 +343,7 @@ fn if_match_and_if_none_match_are_honoured_for_users() {
     let put = |if_match: &str, display: &str| {
         let mut body = entra_user_body("etag@example.com");
         body["displayName"] = json!(display);
-        app.raw(
-            "PUT",
-            &scim_url(&path),
-            Some(&app.token),
-            &[("If-Match", if_match)],
-            Some(body.to_string()),
-        )
+        app.raw("PUT", &scim_url(&path), Some(&app.token), &[("If-Match", if_match)], Some(body.to_string()))
     };
     let ok = put(&v1, "Second").expect(200);
     let v2 = ok.etag.clone().unwrap();
@@ -486,23 +353,12 @@ fn if_match_and_if_none_match_are_honoured_for_users() {
     // Stale tag: 412 and nothing changes, whatever the method.
     let before = snapshot(&app);
     put(&v1, "Third").expect_error(412, None);
-    let patch_body = json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "displayName", "value": "Third"}]}).to_string();
-    app.raw(
-        "PATCH",
-        &scim_url(&path),
-        Some(&app.token),
-        &[("If-Match", &v1)],
-        Some(patch_body.clone()),
-    )
-    .expect_error(412, None);
-    app.raw(
-        "DELETE",
-        &scim_url(&path),
-        Some(&app.token),
-        &[("If-Match", &v1)],
-        None,
-    )
-    .expect_error(412, None);
+    let patch_body =
+        json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "displayName", "value": "Third"}]})
+            .to_string();
+    app.raw("PATCH", &scim_url(&path), Some(&app.token), &[("If-Match", &v1)], Some(patch_body.clone()))
+        .expect_error(412, None);
+    app.raw("DELETE", &scim_url(&path), Some(&app.token), &[("If-Match", &v1)], None).expect_error(412, None);
     app.raw(
         "PUT",
         &scim_url(&path),
@@ -517,69 +373,24 @@ fn if_match_and_if_none_match_are_honoured_for_users() {
     assert_eq!(now.etag.as_deref(), Some(v2.as_str()));
 
     // If-None-Match: 304 with no body for the current version, 200 for an old one.
-    let not_modified = app.raw(
-        "GET",
-        &scim_url(&path),
-        Some(&app.token),
-        &[("If-None-Match", &v2)],
-        None,
-    );
+    let not_modified = app.raw("GET", &scim_url(&path), Some(&app.token), &[("If-None-Match", &v2)], None);
     assert_eq!(not_modified.status, 304, "{}", not_modified.text);
-    assert!(
-        not_modified.text.is_empty(),
-        "304 has no body: {}",
-        not_modified.text
-    );
+    assert!(not_modified.text.is_empty(), "304 has no body: {}", not_modified.text);
     assert_eq!(not_modified.etag.as_deref(), Some(v2.as_str()));
-    let modified = app
-        .raw(
-            "GET",
-            &scim_url(&path),
-            Some(&app.token),
-            &[("If-None-Match", &v1)],
-            None,
-        )
-        .expect(200);
+    let modified = app.raw("GET", &scim_url(&path), Some(&app.token), &[("If-None-Match", &v1)], None).expect(200);
     assert_eq!(modified.body["id"], id.as_str());
 
     // Matching tag (and "*"): the write goes through.
-    let patched = app
-        .raw(
-            "PATCH",
-            &scim_url(&path),
-            Some(&app.token),
-            &[("If-Match", &v2)],
-            Some(patch_body),
-        )
-        .expect(200);
+    let patched =
+        app.raw("PATCH", &scim_url(&path), Some(&app.token), &[("If-Match", &v2)], Some(patch_body)).expect(200);
     assert_eq!(patched.body["displayName"], "Third");
     let v3 = patched.etag.unwrap();
-    let star = json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "title", "value": "Star"}]}).to_string();
-    app.raw(
-        "PATCH",
-        &scim_url(&path),
-        Some(&app.token),
-        &[("If-Match", "*")],
-        Some(star),
-    )
-    .expect(200);
-    app.raw(
-        "DELETE",
-        &scim_url(&path),
-        Some(&app.token),
-        &[("If-Match", &v3)],
-        None,
-    )
-    .expect_error(412, None);
+    let star =
+        json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "title", "value": "Star"}]}).to_string();
+    app.raw("PATCH", &scim_url(&path), Some(&app.token), &[("If-Match", "*")], Some(star)).expect(200);
+    app.raw("DELETE", &scim_url(&path), Some(&app.token), &[("If-Match", &v3)], None).expect_error(412, None);
     let v4 = app.get(&path).expect(200).etag.unwrap();
-    app.raw(
-        "DELETE",
-        &scim_url(&path),
-        Some(&app.token),
-        &[("If-Match", &v4)],
-        None,
-    )
-    .expect(204);
+    app.raw("DELETE", &scim_url(&path), Some(&app.token), &[("If-Match", &v4)], None).expect(204);
     app.get(&path).expect_error(404, None);
 }
 
@@ -590,32 +401,18 @@ fn if_match_and_if_none_match_are_honoured_for_groups() {
     let group = app.entra_group("Tagged");
     let path = format!("/Groups/{group}");
     let v1 = app.get(&path).expect(200).etag.unwrap();
-    let add = json!({"schemas": [PATCH_OP], "Operations": [{"op": "add", "path": "members", "value": [{"value": user}]}]}).to_string();
-    let added = app
-        .raw(
-            "PATCH",
-            &scim_url(&path),
-            Some(&app.token),
-            &[("If-Match", &v1)],
-            Some(add.clone()),
-        )
-        .expect(200);
+    let add =
+        json!({"schemas": [PATCH_OP], "Operations": [{"op": "add", "path": "members", "value": [{"value": user}]}]})
+            .to_string();
+    let added =
+        app.raw("PATCH", &scim_url(&path), Some(&app.token), &[("If-Match", &v1)], Some(add.clone())).expect(200);
     let v2 = added.etag.clone().unwrap();
     assert_ne!(v1, v2, "a member change moves the group's version");
     assert_eq!(added.body["members"][0]["value"], user.as_str());
 
     let before = snapshot(&app);
-    let remove =
-        json!({"schemas": [PATCH_OP], "Operations": [{"op": "remove", "path": "members"}]})
-            .to_string();
-    app.raw(
-        "PATCH",
-        &scim_url(&path),
-        Some(&app.token),
-        &[("If-Match", &v1)],
-        Some(remove),
-    )
-    .expect_error(412, None);
+    let remove = json!({"schemas": [PATCH_OP], "Operations": [{"op": "remove", "path": "members"}]}).to_string();
+    app.raw("PATCH", &scim_url(&path), Some(&app.token), &[("If-Match", &v1)], Some(remove)).expect_error(412, None);
     app.raw(
         "PUT",
         &scim_url(&path),
@@ -624,33 +421,13 @@ fn if_match_and_if_none_match_are_honoured_for_groups() {
         Some(entra_group_body("Renamed").to_string()),
     )
     .expect_error(412, None);
-    app.raw(
-        "DELETE",
-        &scim_url(&path),
-        Some(&app.token),
-        &[("If-Match", &v1)],
-        None,
-    )
-    .expect_error(412, None);
+    app.raw("DELETE", &scim_url(&path), Some(&app.token), &[("If-Match", &v1)], None).expect_error(412, None);
     assert_eq!(snapshot(&app), before);
 
-    let nm = app.raw(
-        "GET",
-        &scim_url(&path),
-        Some(&app.token),
-        &[("If-None-Match", &v2)],
-        None,
-    );
+    let nm = app.raw("GET", &scim_url(&path), Some(&app.token), &[("If-None-Match", &v2)], None);
     assert_eq!(nm.status, 304, "{}", nm.text);
     assert!(nm.text.is_empty());
-    app.raw(
-        "GET",
-        &scim_url(&path),
-        Some(&app.token),
-        &[("If-None-Match", &v1)],
-        None,
-    )
-    .expect(200);
+    app.raw("GET", &scim_url(&path), Some(&app.token), &[("If-None-Match", &v1)], None).expect(200);
 }
 
 // ---------------------------------------------------------------- errors
@@ -663,24 +440,10 @@ fn malformed_bodies_are_rejected_and_change_nothing() {
     let before = snapshot(&app);
     let user_body = entra_user_body("fresh@example.com").to_string();
     let send = |method: &str, path: &str, headers: &[(&str, &str)], body: &str| {
-        app.raw(
-            method,
-            &scim_url(path),
-            Some(&app.token),
-            headers,
-            Some(body.to_string()),
-        )
+        app.raw(method, &scim_url(path), Some(&app.token), headers, Some(body.to_string()))
     };
     // Not JSON, and JSON that is not an object.
-    for body in [
-        "{not json",
-        "",
-        "{\"schemas\": [",
-        "[1, 2]",
-        "\"a string\"",
-        "42",
-        "null",
-    ] {
+    for body in ["{not json", "", "{\"schemas\": [", "[1, 2]", "\"a string\"", "42", "null"] {
         for (method, path) in [
             ("POST", "/Users".to_string()),
             ("PUT", format!("/Users/{existing}")),
@@ -693,11 +456,7 @@ fn malformed_bodies_are_rejected_and_change_nothing() {
         }
     }
     // A body that is not JSON at all.
-    for ct in [
-        "text/plain",
-        "application/xml",
-        "application/x-www-form-urlencoded",
-    ] {
+    for ct in ["text/plain", "application/xml", "application/x-www-form-urlencoded"] {
         let res = send("POST", "/Users", &[("Content-Type", ct)], &user_body);
         assert_eq!(res.status, 415, "{ct}: {}", res.text);
         res.expect_error(415, None);
@@ -709,18 +468,14 @@ fn malformed_bodies_are_rejected_and_change_nothing() {
         json!({"schemas": [USER], "userName": "   "}),
         json!({"schemas": [USER], "userName": null}),
     ] {
-        app.post("/Users", &body)
-            .expect_error(400, Some("invalidValue"));
+        app.post("/Users", &body).expect_error(400, Some("invalidValue"));
     }
-    app.post("/Groups", &json!({"schemas": [GROUP]}))
-        .expect_error(400, Some("invalidValue"));
+    app.post("/Groups", &json!({"schemas": [GROUP]})).expect_error(400, Some("invalidValue"));
     // Duplicates, whatever the case.
     for name in ["taken@example.com", "TAKEN@Example.COM"] {
-        app.post("/Users", &entra_user_body(name))
-            .expect_error(409, Some("uniqueness"));
+        app.post("/Users", &entra_user_body(name)).expect_error(409, Some("uniqueness"));
     }
-    app.post("/Groups", &entra_group_body("EXISTING"))
-        .expect_error(409, Some("uniqueness"));
+    app.post("/Groups", &entra_group_body("EXISTING")).expect_error(409, Some("uniqueness"));
     // PATCH errors.
     let bad_paths = [
         json!([{"op": "replace", "path": "nosuch", "value": "x"}]),
@@ -739,47 +494,24 @@ fn malformed_bodies_are_rejected_and_change_nothing() {
         json!([{"op": "replace", "path": "emails[nosuch eq \"work\"].value", "value": "x"}]),
     );
     let scim_type = res.body["scimType"].as_str().map(str::to_string);
-    assert!(
-        matches!(scim_type.as_deref(), Some("invalidPath" | "invalidFilter")),
-        "{}",
-        res.text
-    );
+    assert!(matches!(scim_type.as_deref(), Some("invalidPath" | "invalidFilter")), "{}", res.text);
     res.expect_error(400, scim_type.as_deref());
-    let no_schemas =
-        json!({"Operations": [{"op": "replace", "path": "displayName", "value": "x"}]});
+    let no_schemas = json!({"Operations": [{"op": "replace", "path": "displayName", "value": "x"}]});
     let res = app.req("PATCH", &format!("/Users/{existing}"), Some(&no_schemas));
     assert_eq!(res.status, 400, "{}", res.text);
     let scim_type = res.body["scimType"].as_str().map(str::to_string);
-    assert!(
-        matches!(scim_type.as_deref(), Some("invalidValue" | "invalidSyntax")),
-        "{}",
-        res.text
-    );
+    assert!(matches!(scim_type.as_deref(), Some("invalidValue" | "invalidSyntax")), "{}", res.text);
     res.expect_error(400, scim_type.as_deref());
-    let wrong_schema = json!({"schemas": [USER], "Operations": [{"op": "replace", "path": "displayName", "value": "x"}]});
-    assert_eq!(
-        app.req("PATCH", &format!("/Users/{existing}"), Some(&wrong_schema))
-            .status,
-        400
-    );
-    app.patch(&format!("/Users/{existing}"), json!([]))
+    let wrong_schema =
+        json!({"schemas": [USER], "Operations": [{"op": "replace", "path": "displayName", "value": "x"}]});
+    assert_eq!(app.req("PATCH", &format!("/Users/{existing}"), Some(&wrong_schema)).status, 400);
+    app.patch(&format!("/Users/{existing}"), json!([])).expect_error(400, Some("invalidValue"));
+    app.patch(&format!("/Users/{existing}"), json!([{"op": "frobnicate", "path": "title", "value": "x"}]))
         .expect_error(400, Some("invalidValue"));
-    app.patch(
-        &format!("/Users/{existing}"),
-        json!([{"op": "frobnicate", "path": "title", "value": "x"}]),
-    )
-    .expect_error(400, Some("invalidValue"));
-    app.patch(
-        &format!("/Users/{existing}"),
-        json!([{"op": "replace", "path": "id", "value": "x"}]),
-    )
-    .expect_error(400, Some("mutability"));
+    app.patch(&format!("/Users/{existing}"), json!([{"op": "replace", "path": "id", "value": "x"}]))
+        .expect_error(400, Some("mutability"));
 
-    assert_eq!(
-        snapshot(&app),
-        before,
-        "a failed request changed stored data"
-    );
+    assert_eq!(snapshot(&app), before, "a failed request changed stored data");
     assert_eq!((app.count("users"), app.count("groups")), (1, 1));
 }
 
@@ -799,22 +531,18 @@ fn a_body_over_the_limit_is_413() {
     };
     check(app.post("/Users", &big));
     check(app.put(&format!("/Users/{id}"), &big));
-    check(app.patch(
-        &format!("/Users/{id}"),
-        json!([{"op": "replace", "path": "displayName", "value": "y".repeat(2000)}]),
-    ));
+    check(
+        app.patch(
+            &format!("/Users/{id}"),
+            json!([{"op": "replace", "path": "displayName", "value": "y".repeat(2000)}]),
+        ),
+    );
     check(app.post(
         "/Users/.search",
         &json!({"schemas": [SEARCH], "filter": format!("userName eq \"{}\"", "z".repeat(2000))}),
     ));
     assert_eq!(app.count("users"), 1);
-    assert_eq!(
-        app.get(&format!("/Users/{id}"))
-            .expect(200)
-            .body
-            .get("displayName"),
-        None
-    );
+    assert_eq!(app.get(&format!("/Users/{id}")).expect(200).body.get("displayName"), None);
 }
 
 #[test]
@@ -830,42 +558,19 @@ fn json_and_scim_json_media_types_are_accepted() {
     .enumerate()
     {
         let body = entra_user_body(&format!("media{i}@example.com")).to_string();
-        let res = app
-            .raw(
-                "POST",
-                &scim_url("/Users"),
-                Some(&app.token),
-                &[("Content-Type", ct)],
-                Some(body),
-            )
-            .expect(201);
-        assert_eq!(
-            res.content_type.as_deref(),
-            Some("application/scim+json"),
-            "{ct}"
-        );
+        let res =
+            app.raw("POST", &scim_url("/Users"), Some(&app.token), &[("Content-Type", ct)], Some(body)).expect(201);
+        assert_eq!(res.content_type.as_deref(), Some("application/scim+json"), "{ct}");
         let id = res.id();
-        let patch = json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "title", "value": ct}]}).to_string();
+        let patch =
+            json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "title", "value": ct}]}).to_string();
         let patched = app
-            .raw(
-                "PATCH",
-                &scim_url(&format!("/Users/{id}")),
-                Some(&app.token),
-                &[("Content-Type", ct)],
-                Some(patch),
-            )
+            .raw("PATCH", &scim_url(&format!("/Users/{id}")), Some(&app.token), &[("Content-Type", ct)], Some(patch))
             .expect(200);
         assert_eq!(patched.body["title"], *ct);
         let search = json!({"schemas": [SEARCH], "filter": format!("id eq \"{id}\"")}).to_string();
-        let found = app
-            .raw(
-                "POST",
-                &scim_url("/.search"),
-                Some(&app.token),
-                &[("Content-Type", ct)],
-                Some(search),
-            )
-            .expect(200);
+        let found =
+            app.raw("POST", &scim_url("/.search"), Some(&app.token), &[("Content-Type", ct)], Some(search)).expect(200);
         assert_eq!(found.body["totalResults"], 1);
     }
 }
@@ -915,17 +620,12 @@ fn pagination_is_exact() {
     assert_eq!(page("count=-5").body["Resources"], json!([]));
 
     // With a filter, totalResults counts the matches, not the page.
-    let filtered = page(&format!(
-        "filter={}&count=1&startIndex=2",
-        enc(r#"userName sw "page""#)
-    ));
+    let filtered = page(&format!("filter={}&count=1&startIndex=2", enc(r#"userName sw "page""#)));
     assert_eq!(filtered.body["totalResults"], 7);
     assert_eq!(user_names(&filtered), names[1..2]);
 
-    app.get("/Users?count=abc")
-        .expect_error(400, Some("invalidValue"));
-    app.get("/Users?startIndex=x")
-        .expect_error(400, Some("invalidValue"));
+    app.get("/Users?count=abc").expect_error(400, Some("invalidValue"));
+    app.get("/Users?startIndex=x").expect_error(400, Some("invalidValue"));
 }
 
 #[test]
@@ -945,24 +645,14 @@ fn count_above_the_maximum_is_clamped_to_1000() {
             .map_err(scim_portal::domain::Error::from)
         })
         .unwrap();
-    for q in [
-        "count=5000",
-        "count=1001",
-        "",
-        "count=99999999999999999999999",
-    ] {
+    for q in ["count=5000", "count=1001", "", "count=99999999999999999999999"] {
         let res = app.get(&format!("/Users?{q}")).expect(200);
         assert_eq!(res.body["totalResults"], 1005, "{q}");
         assert_eq!(res.body["itemsPerPage"], 1000, "{q}");
         assert_eq!(res.body["Resources"].as_array().unwrap().len(), 1000, "{q}");
     }
     let rest = app.get("/Users?startIndex=1001&count=5000").expect(200);
-    assert_eq!(
-        ids(&rest),
-        (1001..=1005)
-            .map(|i| format!("bulk-{i:05}"))
-            .collect::<Vec<_>>()
-    );
+    assert_eq!(ids(&rest), (1001..=1005).map(|i| format!("bulk-{i:05}")).collect::<Vec<_>>());
 }
 
 #[test]
@@ -985,12 +675,7 @@ fn sort_by_and_sort_order() {
         std::thread::sleep(std::time::Duration::from_millis(3));
     }
     let sorted = |q: &str| user_names(&app.get(&format!("/Users?{q}")).expect(200));
-    let asc = [
-        "alice@example.com",
-        "Bob@example.com",
-        "carol@example.com",
-        "dave@example.com",
-    ];
+    let asc = ["alice@example.com", "Bob@example.com", "carol@example.com", "dave@example.com"];
     assert_eq!(sorted("sortBy=userName"), asc);
     assert_eq!(sorted("sortBy=userName&sortOrder=ascending"), asc);
     let desc: Vec<&str> = asc.iter().rev().copied().collect();
@@ -998,53 +683,27 @@ fn sort_by_and_sort_order() {
     // Case-insensitive attribute sorts case-insensitively; absent values go last.
     assert_eq!(
         sorted("sortBy=name.familyName"),
-        [
-            "Bob@example.com",
-            "alice@example.com",
-            "carol@example.com",
-            "dave@example.com"
-        ]
+        ["Bob@example.com", "alice@example.com", "carol@example.com", "dave@example.com"]
     );
     assert_eq!(
         sorted("sortBy=name.familyName&sortOrder=descending"),
-        [
-            "carol@example.com",
-            "alice@example.com",
-            "Bob@example.com",
-            "dave@example.com"
-        ]
+        ["carol@example.com", "alice@example.com", "Bob@example.com", "dave@example.com"]
     );
     assert_eq!(
         sorted("sortBy=meta.created&sortOrder=descending"),
-        [
-            "dave@example.com",
-            "Bob@example.com",
-            "alice@example.com",
-            "carol@example.com"
-        ]
+        ["dave@example.com", "Bob@example.com", "alice@example.com", "carol@example.com"]
     );
     // Sorting happens before paging.
-    assert_eq!(
-        sorted("sortBy=userName&startIndex=2&count=2"),
-        ["Bob@example.com", "carol@example.com"]
-    );
-    app.get("/Users?sortBy=userName&sortOrder=sideways")
-        .expect_error(400, Some("invalidValue"));
-    app.get("/Users?sortBy=nosuch")
-        .expect_error(400, Some("invalidValue"));
+    assert_eq!(sorted("sortBy=userName&startIndex=2&count=2"), ["Bob@example.com", "carol@example.com"]);
+    app.get("/Users?sortBy=userName&sortOrder=sideways").expect_error(400, Some("invalidValue"));
+    app.get("/Users?sortBy=nosuch").expect_error(400, Some("invalidValue"));
 
     for g in ["beta", "Alpha", "gamma"] {
         app.entra_group(g);
     }
-    let groups = app
-        .get("/Groups?sortBy=displayName&sortOrder=descending")
-        .expect(200);
-    let names: Vec<&str> = groups.body["Resources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|g| g["displayName"].as_str().unwrap())
-        .collect();
+    let groups = app.get("/Groups?sortBy=displayName&sortOrder=descending").expect(200);
+    let names: Vec<&str> =
+        groups.body["Resources"].as_array().unwrap().iter().map(|g| g["displayName"].as_str().unwrap()).collect();
     assert_eq!(names, ["gamma", "beta", "Alpha"]);
 }
 
@@ -1053,39 +712,24 @@ fn attributes_and_excluded_attributes() {
     let app = TestApp::new();
     let user = app.entra_user("proj@example.com");
     let group = app.entra_group("Projected");
-    app.patch(
-        &format!("/Groups/{group}"),
-        json!([{"op": "add", "path": "members", "value": [{"value": user}]}]),
-    )
-    .expect(200);
-
-    let only = app
-        .get(&format!("/Users/{user}?attributes=userName"))
+    app.patch(&format!("/Groups/{group}"), json!([{"op": "add", "path": "members", "value": [{"value": user}]}]))
         .expect(200);
+
+    let only = app.get(&format!("/Users/{user}?attributes=userName")).expect(200);
     let mut k = keys(&only.body);
     k.remove("meta");
     assert_eq!(k, set(&["schemas", "id", "userName"]), "{}", only.text);
 
-    let sub = app
-        .get(&format!(
-            "/Users/{user}?attributes=name.givenName,emails.value"
-        ))
-        .expect(200);
+    let sub = app.get(&format!("/Users/{user}?attributes=name.givenName,emails.value")).expect(200);
     assert_eq!(sub.body["name"], json!({"givenName": "proj"}));
     assert_eq!(sub.body["emails"], json!([{"value": "proj@example.com"}]));
     assert!(sub.body.get("userName").is_none() && sub.body.get("title").is_none());
 
-    let ext = app
-        .get(&format!("/Users/{user}?attributes={ENTERPRISE}:department"))
-        .expect(200);
+    let ext = app.get(&format!("/Users/{user}?attributes={ENTERPRISE}:department")).expect(200);
     assert_eq!(ext.body[ENTERPRISE], json!({"department": "Identity"}));
     assert!(ext.body.get("userName").is_none());
 
-    let without = app
-        .get(&format!(
-            "/Users/{user}?excludedAttributes=emails,name.familyName,{ENTERPRISE}"
-        ))
-        .expect(200);
+    let without = app.get(&format!("/Users/{user}?excludedAttributes=emails,name.familyName,{ENTERPRISE}")).expect(200);
     assert!(without.body.get("emails").is_none(), "{}", without.text);
     assert!(without.body.get(ENTERPRISE).is_none(), "{}", without.text);
     assert_eq!(without.body["name"]["givenName"], "proj");
@@ -1094,12 +738,8 @@ fn attributes_and_excluded_attributes() {
     assert_eq!(without.body["id"], user.as_str());
 
     // Lists project every resource.
-    let list = app
-        .get(&format!(
-            "/Users?attributes=userName&filter={}",
-            enc(r#"userName eq "proj@example.com""#)
-        ))
-        .expect(200);
+    let list =
+        app.get(&format!("/Users?attributes=userName&filter={}", enc(r#"userName eq "proj@example.com""#))).expect(200);
     let mut k = keys(&list.body["Resources"][0]);
     k.remove("meta");
     assert_eq!(k, set(&["schemas", "id", "userName"]));
@@ -1107,33 +747,27 @@ fn attributes_and_excluded_attributes() {
     // Groups: members are there by default, and gone when excluded.
     let full = app.get(&format!("/Groups/{group}")).expect(200);
     assert_eq!(full.body["members"][0]["value"], user.as_str());
-    for q in [
-        "excludedAttributes=members",
-        "attributes=displayName",
-        "attributes=externalId",
-    ] {
+    for q in ["excludedAttributes=members", "attributes=displayName", "attributes=externalId"] {
         let g = app.get(&format!("/Groups/{group}?{q}")).expect(200);
         assert!(g.body.get("members").is_none(), "{q}: {}", g.text);
         let l = app.get(&format!("/Groups?{q}")).expect(200);
-        assert!(
-            l.body["Resources"][0].get("members").is_none(),
-            "{q}: {}",
-            l.text
-        );
+        assert!(l.body["Resources"][0].get("members").is_none(), "{q}: {}", l.text);
     }
-    let g = app
-        .get(&format!("/Groups/{group}?excludedAttributes=members"))
-        .expect(200);
+    let g = app.get(&format!("/Groups/{group}?excludedAttributes=members")).expect(200);
     assert_eq!(g.body["displayName"], "Projected");
     assert_eq!(g.body["id"], group.as_str());
-    let members_only = app
-        .get(&format!("/Groups/{group}?attributes=members"))
-        .expect(200);
+    let members_only = app.get(&format!("/Groups/{group}?attributes=members")).expect(200);
     assert_eq!(members_only.body["members"][0]["value"], user.as_str());
     assert!(members_only.body.get("displayName").is_none());
     // A group PATCH honours the projection too.
     let p = app
-        .req("PATCH", &format!("/Groups/{group}?excludedAttributes=members"), Some(&json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "externalId", "value": "p"}]})))
+        .req(
+            "PATCH",
+            &format!("/Groups/{group}?excludedAttributes=members"),
+            Some(
+                &json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "externalId", "value": "p"}]}),
+            ),
+        )
         .expect(200);
     assert!(p.body.get("members").is_none(), "{}", p.text);
     assert_eq!(p.body["externalId"], "p");
@@ -1142,12 +776,8 @@ fn attributes_and_excluded_attributes() {
 #[test]
 fn search_by_post_on_users_groups_and_the_root() {
     let app = TestApp::new();
-    let users: Vec<String> = (1..=3)
-        .map(|i| app.entra_user(&format!("u{i}@example.com")))
-        .collect();
-    let groups: Vec<String> = (1..=2)
-        .map(|i| app.entra_group(&format!("Example Group {i}")))
-        .collect();
+    let users: Vec<String> = (1..=3).map(|i| app.entra_user(&format!("u{i}@example.com"))).collect();
+    let groups: Vec<String> = (1..=2).map(|i| app.entra_group(&format!("Example Group {i}"))).collect();
     app.patch(
         &format!("/Groups/{}", groups[0]),
         json!([{"op": "add", "path": "members", "value": [{"value": users[0]}]}]),
@@ -1164,7 +794,10 @@ fn search_by_post_on_users_groups_and_the_root() {
     assert_eq!(k, set(&["schemas", "id", "userName"]));
 
     let res = app
-        .post("/Users/.search", &json!({"schemas": [SEARCH], "sortBy": "userName", "sortOrder": "descending", "startIndex": 2, "count": 1}))
+        .post(
+            "/Users/.search",
+            &json!({"schemas": [SEARCH], "sortBy": "userName", "sortOrder": "descending", "startIndex": 2, "count": 1}),
+        )
         .expect(200);
     assert_eq!(res.body["totalResults"], 3);
     assert_eq!(ids(&res), [users[1].clone()]);
@@ -1174,23 +807,14 @@ fn search_by_post_on_users_groups_and_the_root() {
         .expect(200);
     assert_eq!(ids(&res), [groups[0].clone()]);
     assert!(res.body["Resources"][0].get("members").is_none());
-    let res = app
-        .post(
-            "/Groups/.search",
-            &json!({"schemas": [SEARCH], "filter": "displayName sw \"example\""}),
-        )
-        .expect(200);
+    let res =
+        app.post("/Groups/.search", &json!({"schemas": [SEARCH], "filter": "displayName sw \"example\""})).expect(200);
     assert_eq!(ids(&res), groups);
-    assert_eq!(
-        res.body["Resources"][0]["members"][0]["value"],
-        users[0].as_str()
-    );
+    assert_eq!(res.body["Resources"][0]["members"][0]["value"], users[0].as_str());
 
     // The root: users first, then groups, one page across both.
     let all: Vec<String> = users.iter().chain(groups.iter()).cloned().collect();
-    let root = app
-        .post("/.search", &json!({"schemas": [SEARCH]}))
-        .expect(200);
+    let root = app.post("/.search", &json!({"schemas": [SEARCH]})).expect(200);
     assert_eq!(root.body["totalResults"], 5);
     assert_eq!(ids(&root), all);
     let types: Vec<&str> = root.body["Resources"]
@@ -1200,59 +824,29 @@ fn search_by_post_on_users_groups_and_the_root() {
         .map(|r| r["meta"]["resourceType"].as_str().unwrap())
         .collect();
     assert_eq!(types, ["User", "User", "User", "Group", "Group"]);
-    for (start, count) in [
-        (1, 2),
-        (2, 3),
-        (3, 1),
-        (4, 1),
-        (4, 10),
-        (5, 5),
-        (6, 3),
-        (1, 0),
-    ] {
+    for (start, count) in [(1, 2), (2, 3), (3, 1), (4, 1), (4, 10), (5, 5), (6, 3), (1, 0)] {
         let want: Vec<String> = all.iter().skip(start - 1).take(count).cloned().collect();
         let body = json!({"schemas": [SEARCH], "startIndex": start, "count": count});
         let post = app.post("/.search", &body).expect(200);
-        assert_eq!(
-            ids(&post),
-            want,
-            "POST /.search startIndex={start} count={count}"
-        );
+        assert_eq!(ids(&post), want, "POST /.search startIndex={start} count={count}");
         assert_eq!(post.body["totalResults"], 5);
         assert_eq!(post.body["startIndex"], start);
-        let get = app
-            .get(&format!("?startIndex={start}&count={count}"))
-            .expect(200);
+        let get = app.get(&format!("?startIndex={start}&count={count}")).expect(200);
         assert_eq!(ids(&get), want, "GET / startIndex={start} count={count}");
     }
     let by_name = app
-        .get(&format!(
-            "?filter={}",
-            enc(r#"displayName eq "u3 Example" or displayName eq "Example Group 2""#)
-        ))
+        .get(&format!("?filter={}", enc(r#"displayName eq "u3 Example" or displayName eq "Example Group 2""#)))
         .expect(200);
     assert_eq!(ids(&by_name), [users[2].clone(), groups[1].clone()]);
-    let members = app
-        .post(
-            "/.search",
-            &json!({"schemas": [SEARCH], "filter": "members pr"}),
-        )
-        .expect(200);
+    let members = app.post("/.search", &json!({"schemas": [SEARCH], "filter": "members pr"})).expect(200);
     assert_eq!(ids(&members), [groups[0].clone()]);
 
     // A search body must say it is one.
-    app.post("/.search", &json!({"filter": "userName pr"}))
+    app.post("/.search", &json!({"filter": "userName pr"})).expect_error(400, Some("invalidValue"));
+    app.post("/Users/.search", &json!({"schemas": [SEARCH], "filter": "nosuch pr"}))
+        .expect_error(400, Some("invalidFilter"));
+    app.post("/Users/.search", &json!({"schemas": [SEARCH], "count": {"n": 1}}))
         .expect_error(400, Some("invalidValue"));
-    app.post(
-        "/Users/.search",
-        &json!({"schemas": [SEARCH], "filter": "nosuch pr"}),
-    )
-    .expect_error(400, Some("invalidFilter"));
-    app.post(
-        "/Users/.search",
-        &json!({"schemas": [SEARCH], "count": {"n": 1}}),
-    )
-    .expect_error(400, Some("invalidValue"));
 }
 
 // ---------------------------------------------------------------- provisioning log
@@ -1326,16 +920,11 @@ fn changes_and_failures_are_logged_without_secrets() {
     let id = app.entra_user("logged@example.com");
     app.get(&format!("/Users/{id}")).expect(200);
     app.get("/Users").expect(200);
-    app.post("/Users", &entra_user_body("logged@example.com"))
-        .expect_error(409, Some("uniqueness"));
+    app.post("/Users", &entra_user_body("logged@example.com")).expect_error(409, Some("uniqueness"));
     let wrong = "scimp_ThisIsNotARealTokenButLooksLikeOne1234567";
-    app.raw("GET", &scim_url("/Users"), Some(wrong), &[], None)
-        .expect_error(401, None);
-    app.patch(
-        &format!("/Users/{id}"),
-        json!([{"op": "replace", "path": "nosuch", "value": 1}]),
-    )
-    .expect_error(400, Some("invalidPath"));
+    app.raw("GET", &scim_url("/Users"), Some(wrong), &[], None).expect_error(401, None);
+    app.patch(&format!("/Users/{id}"), json!([{"op": "replace", "path": "nosuch", "value": 1}]))
+        .expect_error(400, Some("invalidPath"));
     app.delete(&format!("/Users/{id}")).expect(204);
 
     let rows = log_rows(&app);
@@ -1348,64 +937,30 @@ fn changes_and_failures_are_logged_without_secrets() {
     };
     let created = find("POST", 201);
     assert_eq!(
-        (
-            &created.label,
-            created.path.as_str(),
-            &created.resource_type,
-            created.resource_id.as_deref()
-        ),
+        (&created.label, created.path.as_str(), &created.resource_type, created.resource_id.as_deref()),
         (&label, "/Users", &user, Some(id.as_str()))
     );
     assert!(!created.outcome.is_empty());
     let conflict = find("POST", 409);
-    assert_eq!(
-        (
-            &conflict.label,
-            conflict.path.as_str(),
-            &conflict.resource_type
-        ),
-        (&label, "/Users", &user)
-    );
-    assert!(
-        conflict.outcome.contains("already taken"),
-        "the outcome says why: {}",
-        conflict.outcome
-    );
+    assert_eq!((&conflict.label, conflict.path.as_str(), &conflict.resource_type), (&label, "/Users", &user));
+    assert!(conflict.outcome.contains("already taken"), "the outcome says why: {}", conflict.outcome);
     let unauthorized = find("GET", 401);
     assert_eq!(unauthorized.label, None, "an unknown token has no label");
     let bad_patch = find("PATCH", 400);
     assert_eq!(
-        (
-            &bad_patch.label,
-            bad_patch.path.clone(),
-            bad_patch.resource_id.as_deref()
-        ),
+        (&bad_patch.label, bad_patch.path.clone(), bad_patch.resource_id.as_deref()),
         (&label, format!("/Users/{id}"), Some(id.as_str()))
     );
     let deleted = find("DELETE", 204);
-    assert_eq!(
-        (&deleted.label, deleted.resource_id.as_deref()),
-        (&label, Some(id.as_str()))
-    );
+    assert_eq!((&deleted.label, deleted.resource_id.as_deref()), (&label, Some(id.as_str())));
     // Successful reads change nothing and are not logged.
-    assert!(
-        !rows.iter().any(|r| r.method == "GET" && r.status == 200),
-        "{rows:#?}"
-    );
+    assert!(!rows.iter().any(|r| r.method == "GET" && r.status == 200), "{rows:#?}");
     assert_eq!(rows.len(), 5, "{rows:#?}");
 
     // No token text anywhere, valid or not, nor a recognisable part of one.
     let text = log_text(&app);
-    for secret in [
-        app.token.as_str(),
-        wrong,
-        &app.token[10..30],
-        &wrong[10..30],
-    ] {
-        assert!(
-            !text.contains(secret),
-            "the log holds token text {secret:?}:\n{text}"
-        );
+    for secret in [app.token.as_str(), wrong, &app.token[10..30], &wrong[10..30]] {
+        assert!(!text.contains(secret), "the log holds token text {secret:?}:\n{text}");
     }
 }
 
@@ -1460,14 +1015,9 @@ fn a_failing_patch_applies_none_of_its_operations() {
     // PUT with a taken name.
     let mut body = entra_user_body("other@example.com");
     body["displayName"] = json!("Clobbered");
-    app.put(&format!("/Users/{user}"), &body)
-        .expect_error(409, Some("uniqueness"));
+    app.put(&format!("/Users/{user}"), &body).expect_error(409, Some("uniqueness"));
 
-    assert_eq!(
-        snapshot(&app),
-        before,
-        "a failed request changed stored data"
-    );
+    assert_eq!(snapshot(&app), before, "a failed request changed stored data");
     assert_eq!(app.count("group_members"), 0);
 }
 
@@ -1479,7 +1029,11 @@ fn deleting_a_user_removes_its_memberships() {
     let g1 = app.entra_group("One");
     let g2 = app.entra_group("Two");
     for g in [&g1, &g2] {
-        app.patch(&format!("/Groups/{g}"), json!([{"op": "add", "path": "members", "value": [{"value": leaving}, {"value": staying}]}])).expect(200);
+        app.patch(
+            &format!("/Groups/{g}"),
+            json!([{"op": "add", "path": "members", "value": [{"value": leaving}, {"value": staying}]}]),
+        )
+        .expect(200);
     }
     assert_eq!(app.count("group_members"), 4);
     let v_before = app.get(&format!("/Groups/{g1}")).expect(200).etag.unwrap();
@@ -1488,29 +1042,17 @@ fn deleting_a_user_removes_its_memberships() {
 
     app.delete(&format!("/Users/{leaving}")).expect(204);
     assert_eq!(app.count("group_members"), 2);
-    app.get(&format!("/Users/{leaving}"))
+    app.get(&format!("/Users/{leaving}")).expect_error(404, None);
+    app.delete(&format!("/Users/{leaving}")).expect_error(404, None);
+    app.patch(&format!("/Users/{leaving}"), json!([{"op": "replace", "path": "active", "value": false}]))
         .expect_error(404, None);
-    app.delete(&format!("/Users/{leaving}"))
-        .expect_error(404, None);
-    app.patch(
-        &format!("/Users/{leaving}"),
-        json!([{"op": "replace", "path": "active", "value": false}]),
-    )
-    .expect_error(404, None);
     for g in [&g1, &g2] {
         let group = app.get(&format!("/Groups/{g}")).expect(200);
-        let members: Vec<&str> = group.body["members"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|m| m["value"].as_str().unwrap())
-            .collect();
+        let members: Vec<&str> =
+            group.body["members"].as_array().unwrap().iter().map(|m| m["value"].as_str().unwrap()).collect();
         assert_eq!(members, [staying.as_str()]);
         let filtered = app
-            .get(&format!(
-                "/Groups?filter={}",
-                enc(&format!(r#"id eq "{g}" and members eq "{leaving}""#))
-            ))
+            .get(&format!("/Groups?filter={}", enc(&format!(r#"id eq "{g}" and members eq "{leaving}""#))))
             .expect(200);
         assert_eq!(filtered.body["totalResults"], 0);
     }
@@ -1530,27 +1072,11 @@ fn tenants_are_isolated() {
     app.new_tenant("beta");
     let beta_token = app.new_token("beta", "beta-entra");
     let beta = |method: &str, path: &str, body: Option<Value>| {
-        app.raw(
-            method,
-            &format!("/scim/v2/beta{path}"),
-            Some(&beta_token),
-            &[],
-            body.map(|b| b.to_string()),
-        )
+        app.raw(method, &format!("/scim/v2/beta{path}"), Some(&beta_token), &[], body.map(|b| b.to_string()))
     };
-    let b_user = beta(
-        "POST",
-        "/Users",
-        Some(entra_user_body("shared@example.com")),
-    )
-    .expect(201)
-    .id();
-    let b_group = beta("POST", "/Groups", Some(entra_group_body("Shared")))
-        .expect(201)
-        .id();
-    assert!(beta("GET", &format!("/Users/{b_user}"), None)
-        .expect(200)
-        .body["meta"]["location"]
+    let b_user = beta("POST", "/Users", Some(entra_user_body("shared@example.com"))).expect(201).id();
+    let b_group = beta("POST", "/Groups", Some(entra_group_body("Shared"))).expect(201).id();
+    assert!(beta("GET", &format!("/Users/{b_user}"), None).expect(200).body["meta"]["location"]
         .as_str()
         .unwrap()
         .starts_with(&format!("{BASE}/scim/v2/beta/Users/")));
@@ -1562,91 +1088,40 @@ fn tenants_are_isolated() {
 
     // B's resources do not exist for A.
     app.get(&format!("/Users/{b_user}")).expect_error(404, None);
-    app.get(&format!("/Groups/{b_group}"))
+    app.get(&format!("/Groups/{b_group}")).expect_error(404, None);
+    app.put(&format!("/Users/{b_user}"), &entra_user_body("x@example.com")).expect_error(404, None);
+    app.patch(&format!("/Users/{b_user}"), json!([{"op": "replace", "path": "active", "value": false}]))
         .expect_error(404, None);
-    app.put(
-        &format!("/Users/{b_user}"),
-        &entra_user_body("x@example.com"),
-    )
-    .expect_error(404, None);
-    app.patch(
-        &format!("/Users/{b_user}"),
-        json!([{"op": "replace", "path": "active", "value": false}]),
-    )
-    .expect_error(404, None);
-    app.patch(
-        &format!("/Groups/{b_group}"),
-        json!([{"op": "add", "path": "members", "value": [{"value": a_user}]}]),
-    )
-    .expect_error(404, None);
-    app.delete(&format!("/Users/{b_user}"))
+    app.patch(&format!("/Groups/{b_group}"), json!([{"op": "add", "path": "members", "value": [{"value": a_user}]}]))
         .expect_error(404, None);
-    app.delete(&format!("/Groups/{b_group}"))
-        .expect_error(404, None);
+    app.delete(&format!("/Users/{b_user}")).expect_error(404, None);
+    app.delete(&format!("/Groups/{b_group}")).expect_error(404, None);
 
     // A's lists and searches never show B's resources.
+    assert_eq!(ids(&app.get("/Users").expect(200)), std::slice::from_ref(&a_user));
+    assert_eq!(ids(&app.get("/Groups").expect(200)), std::slice::from_ref(&a_group));
+    assert_eq!(ids(&app.get("").expect(200)), [a_user.clone(), a_group.clone()]);
     assert_eq!(
-        ids(&app.get("/Users").expect(200)),
-        std::slice::from_ref(&a_user)
-    );
-    assert_eq!(
-        ids(&app.get("/Groups").expect(200)),
-        std::slice::from_ref(&a_group)
-    );
-    assert_eq!(
-        ids(&app.get("").expect(200)),
-        [a_user.clone(), a_group.clone()]
-    );
-    assert_eq!(
-        app.get(&format!(
-            "/Users?filter={}",
-            enc(&format!(r#"id eq "{b_user}""#))
-        ))
-        .expect(200)
-        .body["totalResults"],
+        app.get(&format!("/Users?filter={}", enc(&format!(r#"id eq "{b_user}""#)))).expect(200).body["totalResults"],
         0
     );
     assert_eq!(
-        app.post(
-            "/.search",
-            &json!({"schemas": [SEARCH], "filter": format!("id eq \"{b_group}\"")})
-        )
-        .expect(200)
-        .body["totalResults"],
+        app.post("/.search", &json!({"schemas": [SEARCH], "filter": format!("id eq \"{b_group}\"")})).expect(200).body
+            ["totalResults"],
         0
     );
 
     // B's user cannot be made a member of A's group.
-    app.patch(
-        &format!("/Groups/{a_group}"),
-        json!([{"op": "add", "path": "members", "value": [{"value": b_user}]}]),
-    )
-    .expect(200);
+    app.patch(&format!("/Groups/{a_group}"), json!([{"op": "add", "path": "members", "value": [{"value": b_user}]}]))
+        .expect(200);
     let g = app.get(&format!("/Groups/{a_group}")).expect(200);
-    assert!(
-        g.body
-            .get("members")
-            .is_none_or(|m| m.as_array().unwrap().is_empty()),
-        "{}",
-        g.text
-    );
+    assert!(g.body.get("members").is_none_or(|m| m.as_array().unwrap().is_empty()), "{}", g.text);
     assert_eq!(app.count("group_members"), 0);
 
     // B's data is intact and B's token does not open A.
     let b = beta("GET", &format!("/Users/{b_user}"), None).expect(200);
     assert_eq!(b.body["active"], true);
-    assert_eq!(
-        ids(&beta("GET", "/Users", None).expect(200)),
-        std::slice::from_ref(&b_user)
-    );
-    app.raw(
-        "GET",
-        &scim_url(&format!("/Users/{a_user}")),
-        Some(&beta_token),
-        &[],
-        None,
-    )
-    .expect_error(401, None);
-    app.raw("GET", &scim_url("/Users"), Some(&beta_token), &[], None)
-        .expect_error(401, None);
+    assert_eq!(ids(&beta("GET", "/Users", None).expect(200)), std::slice::from_ref(&b_user));
+    app.raw("GET", &scim_url(&format!("/Users/{a_user}")), Some(&beta_token), &[], None).expect_error(401, None);
+    app.raw("GET", &scim_url("/Users"), Some(&beta_token), &[], None).expect_error(401, None);
 }

@@ -25,10 +25,7 @@ const DOMAIN_GROUPS: &str = include_str!("../src/domain/groups.rs");
 
 /// SQL text with Rust line continuations and runs of whitespace collapsed.
 fn norm(s: &str) -> String {
-    s.replace("\\\n", " ")
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
+    s.replace("\\\n", " ").split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Fails unless `source` still contains `sql` (so the plans below are of the SQL the server runs).
@@ -42,8 +39,7 @@ fn in_source(source: &str, file: &str, sql: &str) -> String {
 }
 
 const USER_COLUMNS: &str = "r.id, r.scim_id, r.user_name, r.external_id, r.display_name, r.active, r.profile, r.created, r.last_modified, r.version";
-const GROUP_COLUMNS: &str =
-    "r.id, r.scim_id, r.display_name, r.external_id, r.created, r.last_modified, r.version";
+const GROUP_COLUMNS: &str = "r.id, r.scim_id, r.display_name, r.external_id, r.created, r.last_modified, r.version";
 
 fn columns(kind: Kind) -> &'static str {
     let (source, file, cols) = match kind {
@@ -61,9 +57,7 @@ fn plan(app: &TestApp, sql: &str, params: &[SqlValue]) -> Vec<String> {
         .read(|tx| {
             let mut stmt = tx.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
             let rows = stmt
-                .query_map(rusqlite::params_from_iter(params.iter()), |r| {
-                    r.get::<_, String>(3)
-                })?
+                .query_map(rusqlite::params_from_iter(params.iter()), |r| r.get::<_, String>(3))?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             Ok::<_, DbError>(rows)
         })
@@ -78,9 +72,8 @@ fn not_a_lookup(step: &str) -> Option<&'static str> {
     if step.starts_with("SEARCH ") && step.ends_with("(tenant_id=?)") {
         return Some("a range over every row of the tenant");
     }
-    let member_table = step.starts_with("SEARCH group_members ")
-        || step.starts_with("SEARCH m ")
-        || step.starts_with("SEARCH me");
+    let member_table =
+        step.starts_with("SEARCH group_members ") || step.starts_with("SEARCH m ") || step.starts_with("SEARCH me");
     if member_table && step.ends_with("(group_id=?)") {
         return Some("a range over the group's whole member list");
     }
@@ -94,19 +87,12 @@ fn explain(app: &TestApp, label: &str, sql: &str, params: &[SqlValue]) -> Vec<St
     for s in &steps {
         println!("  PLAN: {s}");
     }
-    steps
-        .iter()
-        .filter_map(|s| not_a_lookup(s).map(|why| format!("{label}: {s:?} is {why}\n    in {sql}")))
-        .collect()
+    steps.iter().filter_map(|s| not_a_lookup(s).map(|why| format!("{label}: {s:?} is {why}\n    in {sql}"))).collect()
 }
 
 #[track_caller]
 fn assert_all_lookups(problems: Vec<String>) {
-    assert!(
-        problems.is_empty(),
-        "statements that do not use an index for their key:\n{}",
-        problems.join("\n")
-    );
+    assert!(problems.is_empty(), "statements that do not use an index for their key:\n{}", problems.join("\n"));
 }
 
 /// The COUNT and the page SELECT `domain::select_page` runs for a list filter.
@@ -125,30 +111,19 @@ fn list_statements(kind: Kind, filter: &str, tenant: TenantId) -> Vec<(String, V
         Kind::User => (Resource::User, "users"),
         Kind::Group => (Resource::Group, "groups"),
     };
-    let Sql { text, mut params } =
-        compile(resource, &lowered, vec![SqlValue::Integer(tenant.0)]).unwrap();
+    let Sql { text, mut params } = compile(resource, &lowered, vec![SqlValue::Integer(tenant.0)]).unwrap();
     let condition = format!("FROM {table} r WHERE r.tenant_id = ?1 AND {text}");
     let count = (format!("SELECT COUNT(*) {condition}"), params.clone());
     let limit = params.len() + 1;
     params.push(SqlValue::Integer(1000));
     params.push(SqlValue::Integer(0));
-    let page = (
-        format!(
-            "SELECT {} {condition} ORDER BY r.id LIMIT ?{limit} OFFSET ?{}",
-            columns(kind),
-            limit + 1
-        ),
-        params,
-    );
+    let page =
+        (format!("SELECT {} {condition} ORDER BY r.id LIMIT ?{limit} OFFSET ?{}", columns(kind), limit + 1), params);
     vec![count, page]
 }
 
 fn default_tenant(app: &TestApp) -> TenantId {
-    app.state()
-        .db
-        .read(|tx| tenants::get_by_slug(tx, "default"))
-        .unwrap()
-        .id
+    app.state().db.read(|tx| tenants::get_by_slug(tx, "default")).unwrap().id
 }
 
 fn text(s: &str) -> SqlValue {
@@ -160,12 +135,7 @@ fn check_list_filters(app: &TestApp, cases: &[(Kind, &str)]) -> Vec<String> {
     let mut problems = Vec::new();
     for (kind, filter) in cases {
         for (sql, params) in list_statements(*kind, filter, tenant) {
-            problems.extend(explain(
-                app,
-                &format!("GET /{}?filter={filter}", kind.endpoint()),
-                &sql,
-                &params,
-            ));
+            problems.extend(explain(app, &format!("GET /{}?filter={filter}", kind.endpoint()), &sql, &params));
         }
     }
     problems
@@ -183,16 +153,10 @@ fn lookups_by_id_user_name_external_id_and_display_name_use_indexes() {
     let mut problems = check_list_filters(
         &app,
         &[
-            (
-                Kind::User,
-                r#"id eq "8d1c0b7e-0000-4000-8000-000000000000""#,
-            ),
+            (Kind::User, r#"id eq "8d1c0b7e-0000-4000-8000-000000000000""#),
             (Kind::User, r#"userName eq "Plan1@Example.com""#),
             (Kind::User, r#"externalId eq "plan1""#),
-            (
-                Kind::Group,
-                r#"id eq "8d1c0b7e-0000-4000-8000-000000000000""#,
-            ),
+            (Kind::Group, r#"id eq "8d1c0b7e-0000-4000-8000-000000000000""#),
             (Kind::Group, r#"displayName eq "planners""#),
             (Kind::Group, r#"externalId eq "ext-Planners""#),
         ],
@@ -205,35 +169,21 @@ fn lookups_by_id_user_name_external_id_and_display_name_use_indexes() {
         "users.rs",
         "\"SELECT {COLUMNS} FROM users r WHERE r.tenant_id = ?1 AND r.scim_id = ?2\"",
     );
-    let find_user = find_user
-        .trim_matches('"')
-        .replace("{COLUMNS}", USER_COLUMNS);
-    problems.extend(explain(
-        &app,
-        "users::find",
-        &find_user,
-        &[t.clone(), text("x")],
-    ));
+    let find_user = find_user.trim_matches('"').replace("{COLUMNS}", USER_COLUMNS);
+    problems.extend(explain(&app, "users::find", &find_user, &[t.clone(), text("x")]));
     let by_name = in_source(
         DOMAIN_USERS,
         "users.rs",
         "\"SELECT {COLUMNS} FROM users r WHERE r.tenant_id = ?1 AND r.user_name_key = ?2\"",
     );
     let by_name = by_name.trim_matches('"').replace("{COLUMNS}", USER_COLUMNS);
-    problems.extend(explain(
-        &app,
-        "users::find_by_user_name",
-        &by_name,
-        &[t.clone(), text("x")],
-    ));
+    problems.extend(explain(&app, "users::find_by_user_name", &by_name, &[t.clone(), text("x")]));
     let find_group = in_source(
         DOMAIN_GROUPS,
         "groups.rs",
         "\"SELECT {COLUMNS} FROM groups r WHERE r.tenant_id = ?1 AND r.scim_id = ?2\"",
     );
-    let find_group = find_group
-        .trim_matches('"')
-        .replace("{COLUMNS}", GROUP_COLUMNS);
+    let find_group = find_group.trim_matches('"').replace("{COLUMNS}", GROUP_COLUMNS);
     problems.extend(explain(&app, "groups::find", &find_group, &[t, text("x")]));
     assert_all_lookups(problems);
 }
@@ -249,9 +199,7 @@ fn lookup_by_work_email_uses_the_email_index() {
         r#"emails[type eq "work"].value eq "MAIL7@example.com""#,
         r#"emails[type eq "work" and value eq "mail7@example.com"]"#,
     ] {
-        let res = app
-            .get(&format!("/Users?filter={}", enc(filter)))
-            .expect(200);
+        let res = app.get(&format!("/Users?filter={}", enc(filter))).expect(200);
         assert_eq!(res.body["totalResults"], 1, "{filter}");
     }
     // ... and must do so through user_emails_value, not by visiting every user of the tenant.
@@ -259,14 +207,8 @@ fn lookup_by_work_email_uses_the_email_index() {
         &app,
         &[
             // Entra's matching filter when the matching attribute is the work e-mail.
-            (
-                Kind::User,
-                r#"emails[type eq "work"].value eq "mail7@example.com""#,
-            ),
-            (
-                Kind::User,
-                r#"emails[type eq "work" and value eq "mail7@example.com"]"#,
-            ),
+            (Kind::User, r#"emails[type eq "work"].value eq "mail7@example.com""#),
+            (Kind::User, r#"emails[type eq "work" and value eq "mail7@example.com"]"#),
         ],
     );
     assert_all_lookups(problems);
@@ -348,21 +290,12 @@ fn membership_statements_are_keyed_lookups() {
     assert_all_lookups(problems);
 
     // groups::has_more_members_than reads the member index of one group, at most limit + 1 entries.
-    let sql = in_source(
-        DOMAIN_GROUPS,
-        "groups.rs",
-        "SELECT 1 FROM group_members WHERE group_id = ?1 LIMIT 1 OFFSET ?2",
-    );
+    let sql =
+        in_source(DOMAIN_GROUPS, "groups.rs", "SELECT 1 FROM group_members WHERE group_id = ?1 LIMIT 1 OFFSET ?2");
     let steps = plan(&app, &sql, &[g, SqlValue::Integer(1000)]);
-    println!(
-        "groups::has_more_members_than\n  SQL:  {sql}\n  PLAN: {}",
-        steps.join("\n  PLAN: ")
-    );
+    println!("groups::has_more_members_than\n  SQL:  {sql}\n  PLAN: {}", steps.join("\n  PLAN: "));
     assert_eq!(steps.len(), 1, "{steps:?}");
-    assert!(
-        steps[0].starts_with("SEARCH group_members USING") && steps[0].contains("group_id=?"),
-        "{steps:?}"
-    );
+    assert!(steps[0].starts_with("SEARCH group_members USING") && steps[0].contains("group_id=?"), "{steps:?}");
 }
 
 #[test]
@@ -371,10 +304,7 @@ fn membership_check_filter_is_a_keyed_lookup() {
     let app = TestApp::new();
     let problems = check_list_filters(
         &app,
-        &[
-            (Kind::Group, r#"id eq "g" and members eq "u""#),
-            (Kind::Group, r#"id eq "g" and members[value eq "u"]"#),
-        ],
+        &[(Kind::Group, r#"id eq "g" and members eq "u""#), (Kind::Group, r#"id eq "g" and members[value eq "u"]"#)],
     );
     assert_all_lookups(problems);
 }
@@ -404,12 +334,7 @@ fn removing_one_member_by_value_filter_is_a_keyed_lookup() {
     )
     .unwrap();
     let text = template.trim_matches('"').replacen("{}", &sql.text, 1);
-    assert_all_lookups(explain(
-        &app,
-        "groups::remove_members_where (members[value eq \"u\"])",
-        &text,
-        &sql.params,
-    ));
+    assert_all_lookups(explain(&app, "groups::remove_members_where (members[value eq \"u\"])", &text, &sql.params));
 }
 
 /// 50,000 users in one group, written straight to the database in one transaction.
@@ -448,12 +373,8 @@ fn member_count(app: &TestApp, row: i64) -> i64 {
     app.state()
         .db
         .read(|tx| {
-            tx.query_row(
-                "SELECT COUNT(*) FROM group_members WHERE group_id = ?1",
-                [row],
-                |r| r.get(0),
-            )
-            .map_err(DbError::from)
+            tx.query_row("SELECT COUNT(*) FROM group_members WHERE group_id = ?1", [row], |r| r.get(0))
+                .map_err(DbError::from)
         })
         .unwrap()
 }
@@ -473,17 +394,10 @@ fn adding_one_member_to_a_50000_member_group_does_not_read_the_member_list() {
     assert!(read_all.is_err(), "the tripwire did not trip: {read_all:?}");
 
     let path = format!("/Groups/{big}");
-    let before = app
-        .get(&format!("{path}?excludedAttributes=members"))
-        .expect(200);
+    let before = app.get(&format!("{path}?excludedAttributes=members")).expect(200);
     assert!(before.body.get("members").is_none(), "{}", before.text);
-    let v_before: i64 = before.body["meta"]["version"]
-        .as_str()
-        .unwrap()
-        .trim_start_matches("W/")
-        .trim_matches('"')
-        .parse()
-        .unwrap();
+    let v_before: i64 =
+        before.body["meta"]["version"].as_str().unwrap().trim_start_matches("W/").trim_matches('"').parse().unwrap();
 
     // Entra's add: one PATCH, one member. A group this large answers 204 with the new ETag.
     let add = json!([{"op": "Add", "path": "members", "value": [{"value": newbie}]}]);
@@ -492,10 +406,7 @@ fn adding_one_member_to_a_50000_member_group_does_not_read_the_member_list() {
     let big_took = started.elapsed();
     assert_eq!(res.status, 204, "{}", res.text);
     assert!(res.text.is_empty(), "{}", res.text);
-    assert_eq!(
-        res.etag.as_deref(),
-        Some(format!("W/\"{}\"", v_before + 1).as_str())
-    );
+    assert_eq!(res.etag.as_deref(), Some(format!("W/\"{}\"", v_before + 1).as_str()));
     assert_eq!(member_count(&app, row), 50_001);
     let is_member = app
         .state()
@@ -508,17 +419,10 @@ fn adding_one_member_to_a_50000_member_group_does_not_read_the_member_list() {
     assert!(is_member);
     let started = Instant::now();
     app.patch(&format!("/Groups/{small}"), add).expect(200);
-    println!(
-        "PATCH add 1 member: {big_took:?} on 50,000 members, {:?} on an empty group",
-        started.elapsed()
-    );
+    println!("PATCH add 1 member: {big_took:?} on 50,000 members, {:?} on an empty group", started.elapsed());
 
     // Re-adding is a no-op, still without reading the list.
-    app.patch(
-        &path,
-        json!([{"op": "add", "path": "members", "value": [{"value": newbie}]}]),
-    )
-    .expect(204);
+    app.patch(&path, json!([{"op": "add", "path": "members", "value": [{"value": newbie}]}])).expect(204);
     assert_eq!(member_count(&app, row), 50_001);
 
     // Asking for the group without members: 200 with the group and no members key.
@@ -535,16 +439,10 @@ fn adding_one_member_to_a_50000_member_group_does_not_read_the_member_list() {
     assert_eq!(member_count(&app, row), 50_000);
 
     // Reads that exclude members never touch the list either.
-    let got = app
-        .get(&format!("{path}?excludedAttributes=members"))
-        .expect(200);
+    let got = app.get(&format!("{path}?excludedAttributes=members")).expect(200);
     assert!(got.body.get("members").is_none());
-    let listed = app
-        .get(&format!(
-            "/Groups?excludedAttributes=members&filter={}",
-            enc(r#"displayName eq "Big""#)
-        ))
-        .expect(200);
+    let listed =
+        app.get(&format!("/Groups?excludedAttributes=members&filter={}", enc(r#"displayName eq "Big""#))).expect(200);
     assert_eq!(listed.body["totalResults"], 1);
     assert!(listed.body["Resources"][0].get("members").is_none());
     let nm = app.raw(
@@ -557,19 +455,11 @@ fn adding_one_member_to_a_50000_member_group_does_not_read_the_member_list() {
     assert_eq!(nm.status, 304, "{}", nm.text);
 
     // A rename of the big group answers 204 as well, and changes nothing else.
-    app.patch(
-        &path,
-        json!([{"op": "replace", "path": "displayName", "value": "Bigger"}]),
-    )
-    .expect(204);
+    app.patch(&path, json!([{"op": "replace", "path": "displayName", "value": "Bigger"}])).expect(204);
     assert_eq!(member_count(&app, row), 50_000);
 
     // RFC-style removal by value filter still works on the big group.
-    app.patch(
-        &path,
-        json!([{"op": "remove", "path": "members[value eq \"big-00001\"]"}]),
-    )
-    .expect(204);
+    app.patch(&path, json!([{"op": "remove", "path": "members[value eq \"big-00001\"]"}])).expect(204);
     assert_eq!(member_count(&app, row), 49_999);
 
     // The plans of what the add ran, on this database.
@@ -579,9 +469,7 @@ fn adding_one_member_to_a_50000_member_group_does_not_read_the_member_list() {
     for (label, sql, params) in [
         (
             "groups::find",
-            format!(
-                "SELECT {GROUP_COLUMNS} FROM groups r WHERE r.tenant_id = ?1 AND r.scim_id = ?2"
-            ),
+            format!("SELECT {GROUP_COLUMNS} FROM groups r WHERE r.tenant_id = ?1 AND r.scim_id = ?2"),
             vec![t.clone(), text(&big)],
         ),
         (
@@ -591,8 +479,7 @@ fn adding_one_member_to_a_50000_member_group_does_not_read_the_member_list() {
         ),
         (
             "groups::add_members (insert)",
-            "INSERT OR IGNORE INTO group_members (group_id, user_id, added) VALUES (?1, ?2, ?3)"
-                .to_string(),
+            "INSERT OR IGNORE INTO group_members (group_id, user_id, added) VALUES (?1, ?2, ?3)".to_string(),
             vec![g.clone(), SqlValue::Integer(1), text("t")],
         ),
         (

@@ -68,7 +68,14 @@ fn agent() -> ureq::Agent {
     ureq::Agent::config_builder().http_status_as_error(false).max_redirects(0).build().into()
 }
 
-fn call(agent: &ureq::Agent, method: &str, url: &str, token: &str, headers: &[(&str, &str)], body: Option<Value>) -> (u16, Value, String) {
+fn call(
+    agent: &ureq::Agent,
+    method: &str,
+    url: &str,
+    token: &str,
+    headers: &[(&str, &str)],
+    body: Option<Value>,
+) -> (u16, Value, String) {
     let auth = format!("Bearer {token}");
     let mut res = match method {
         "GET" => {
@@ -100,8 +107,14 @@ fn call(agent: &ureq::Agent, method: &str, url: &str, token: &str, headers: &[(&
 }
 
 fn new_user(agent: &ureq::Agent, scim: &str, token: &str, name: &str) -> String {
-    let (status, body, _) = call(agent, "POST", &format!("{scim}/Users"), token, &[],
-        Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": name})));
+    let (status, body, _) = call(
+        agent,
+        "POST",
+        &format!("{scim}/Users"),
+        token,
+        &[],
+        Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": name})),
+    );
     assert_eq!(status, 201);
     body["id"].as_str().unwrap().to_string()
 }
@@ -116,8 +129,14 @@ fn concurrent_member_adds_and_removes_on_one_group_lose_nothing() {
     let token = cli(&dir.path().join("db/r.db"), &["token", "create"], None);
     let s = start(dir.path());
     let a = agent();
-    let (_, group, _) = call(&a, "POST", &format!("{}/Groups", s.scim), &token, &[],
-        Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Contended"})));
+    let (_, group, _) = call(
+        &a,
+        "POST",
+        &format!("{}/Groups", s.scim),
+        &token,
+        &[],
+        Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Contended"})),
+    );
     let gid = group["id"].as_str().unwrap().to_string();
     const CLIENTS: usize = 16;
     const EACH: usize = 12;
@@ -129,12 +148,26 @@ fn concurrent_member_adds_and_removes_on_one_group_lose_nothing() {
                 let a = agent();
                 for i in 0..EACH {
                     let id = new_user(&a, &scim, &token, &format!("c{c}-{i}@example.com"));
-                    let (st, _, body) = call(&a, "PATCH", &format!("{scim}/Groups/{gid}"), &token, &[], Some(patch(json!([{"op": "Add", "path": "members", "value": [{"value": id}]}]))));
+                    let (st, _, body) = call(
+                        &a,
+                        "PATCH",
+                        &format!("{scim}/Groups/{gid}"),
+                        &token,
+                        &[],
+                        Some(patch(json!([{"op": "Add", "path": "members", "value": [{"value": id}]}]))),
+                    );
                     assert!(st == 200 || st == 204, "{st} {body}");
                     // Every other member leaves again, by value filter.
                     if i % 2 == 1 {
                         let path = format!("members[value eq \"{id}\"]");
-                        let (st, _, body) = call(&a, "PATCH", &format!("{scim}/Groups/{gid}"), &token, &[], Some(patch(json!([{"op": "Remove", "path": path}]))));
+                        let (st, _, body) = call(
+                            &a,
+                            "PATCH",
+                            &format!("{scim}/Groups/{gid}"),
+                            &token,
+                            &[],
+                            Some(patch(json!([{"op": "Remove", "path": path}]))),
+                        );
                         assert!(st == 200 || st == 204, "{st} {body}");
                     } else {
                         expected.lock().unwrap().push(id);
@@ -147,13 +180,18 @@ fn concurrent_member_adds_and_removes_on_one_group_lose_nothing() {
         t.join().unwrap();
     }
     let (_, group, _) = call(&a, "GET", &format!("{}/Groups/{gid}", s.scim), &token, &[], None);
-    let mut got: Vec<String> = group["members"].as_array().unwrap().iter().map(|m| m["value"].as_str().unwrap().to_string()).collect();
+    let mut got: Vec<String> =
+        group["members"].as_array().unwrap().iter().map(|m| m["value"].as_str().unwrap().to_string()).collect();
     let mut want = expected.lock().unwrap().clone();
     got.sort();
     want.sort();
     assert_eq!(got.len(), CLIENTS * EACH / 2);
     assert_eq!(got, want, "no member add or remove was lost");
-    assert_eq!(group["meta"]["version"], format!("W/\"{}\"", 1 + CLIENTS * EACH * 3 / 2).as_str(), "every change bumped the version once");
+    assert_eq!(
+        group["meta"]["version"],
+        format!("W/\"{}\"", 1 + CLIENTS * EACH * 3 / 2).as_str(),
+        "every change bumped the version once"
+    );
 }
 
 #[test]
@@ -198,8 +236,14 @@ fn a_backup_taken_under_load_holds_every_user_acknowledged_before_it_started() {
                 while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                     n += 1;
                     let name = format!("load-{w}-{n}@example.com");
-                    let (st, _, _) = call(&a, "POST", &format!("{scim}/Users"), &token, &[],
-                        Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": name})));
+                    let (st, _, _) = call(
+                        &a,
+                        "POST",
+                        &format!("{scim}/Users"),
+                        &token,
+                        &[],
+                        Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": name})),
+                    );
                     assert_eq!(st, 201);
                     acked.lock().unwrap().push(name);
                 }
@@ -224,7 +268,8 @@ fn a_backup_taken_under_load_holds_every_user_acknowledged_before_it_started() {
     let r = start(restored.path());
     let a = agent();
     for name in &before {
-        let url = format!("{}/Users?filter=userName%20eq%20%22{}%22&attributes=userName", r.scim, name.replace('@', "%40"));
+        let url =
+            format!("{}/Users?filter=userName%20eq%20%22{}%22&attributes=userName", r.scim, name.replace('@', "%40"));
         let (_, list, _) = call(&a, "GET", &url, &token, &[], None);
         assert_eq!(list["totalResults"], 1, "{name} acknowledged before the backup is missing from it");
     }
@@ -281,7 +326,8 @@ fn sigterm_lets_an_in_flight_request_finish() {
     let dir = tempfile::tempdir().unwrap();
     let token = cli(&dir.path().join("db/r.db"), &["token", "create"], None);
     let mut s = start(dir.path());
-    let body = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "inflight@example.com"}).to_string();
+    let body = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "inflight@example.com"})
+        .to_string();
     let addr = s.base.trim_start_matches("http://").to_string();
     let mut conn = std::net::TcpStream::connect(&addr).unwrap();
     let head = format!(
@@ -304,6 +350,7 @@ fn sigterm_lets_an_in_flight_request_finish() {
     assert!(status.success(), "clean exit after SIGTERM: {status:?}");
     // And it was stored.
     let db = rusqlite::Connection::open(dir.path().join("db/r.db")).unwrap();
-    let n: i64 = db.query_row("SELECT COUNT(*) FROM users WHERE user_name = 'inflight@example.com'", [], |r| r.get(0)).unwrap();
+    let n: i64 =
+        db.query_row("SELECT COUNT(*) FROM users WHERE user_name = 'inflight@example.com'", [], |r| r.get(0)).unwrap();
     assert_eq!(n, 1);
 }

@@ -15,12 +15,7 @@ use crate::domain::{format_time, Error};
 pub fn render(user: &User, access: &Access) -> Value {
     let role = access.role.as_ref().map(|r| {
         let source = match &r.source {
-            RoleSource::Group {
-                group_id,
-                group_name,
-                assigned_at,
-                ..
-            } => json!({
+            RoleSource::Group { group_id, group_name, assigned_at, .. } => json!({
                 "type": "group",
                 "group": { "id": group_id, "displayName": group_name },
                 "assignedAt": format_time(assigned_at),
@@ -63,12 +58,7 @@ pub async fn user_access(
         })
         .await?;
     match found {
-        Some(body) => Ok(ApiJson {
-            status: rocket::http::Status::Ok,
-            body,
-        }),
-        None => Err(ApiError::not_found(
-            "no user with this userName in this tenant",
-        )),
+        Some(body) => Ok(ApiJson { status: rocket::http::Status::Ok, body }),
+        None => Err(ApiError::not_found("no user with this userName in this tenant")),
     }
 }

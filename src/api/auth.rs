@@ -19,17 +19,11 @@ pub struct ApiClient {
 /// The token of an `Authorization: Bearer <token>` header.
 fn bearer(header: &str) -> Result<String, ApiError> {
     match header.split_once(' ') {
-        Some((scheme, token))
-            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
-        {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
             Ok(token.trim().to_string())
         }
-        _ if header.is_empty() => Err(ApiError::unauthorized(
-            "an Authorization: Bearer <API key> header is required",
-        )),
-        _ => Err(ApiError::unauthorized(
-            "the Authorization header must be \"Bearer <API key>\"",
-        )),
+        _ if header.is_empty() => Err(ApiError::unauthorized("an Authorization: Bearer <API key> header is required")),
+        _ => Err(ApiError::unauthorized("the Authorization header must be \"Bearer <API key>\"")),
     }
 }
 
@@ -57,16 +51,12 @@ impl<'r> FromRequest<'r> for ApiClient {
                         rocket::warn!("could not record API key use: {e}");
                     }
                 }
-                Outcome::Success(ApiClient {
-                    tenant: owner.tenant,
-                    key_label: owner.label,
-                })
+                Outcome::Success(ApiClient { tenant: owner.tenant, key_label: owner.label })
             }
             // Another tenant's key gets the same answer as a wrong one.
             Ok(_) => {
-                let e = ApiError::unauthorized(
-                    "the API key is not valid for this tenant (unknown, revoked or expired)",
-                );
+                let e =
+                    ApiError::unauthorized("the API key is not valid for this tenant (unknown, revoked or expired)");
                 Outcome::Error((e.status, e))
             }
             Err(e) => {

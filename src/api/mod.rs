@@ -29,13 +29,7 @@ fn any(status: Status, _req: &Request<'_>) -> ApiError {
         404 => ApiError::not_found("there is no such API endpoint"),
         401 => ApiError::unauthorized("an Authorization: Bearer <API key> header is required"),
         c if c >= 500 => ApiError::internal(),
-        _ => ApiError::new(
-            status,
-            "bad_request",
-            status
-                .reason()
-                .unwrap_or("the request could not be completed"),
-        ),
+        _ => ApiError::new(status, "bad_request", status.reason().unwrap_or("the request could not be completed")),
     }
 }
 
@@ -68,11 +62,7 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: Status, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError {
-            status,
-            code,
-            message: message.into(),
-        }
+        ApiError { status, code, message: message.into() }
     }
     pub fn unauthorized(message: impl Into<String>) -> ApiError {
         ApiError::new(Status::Unauthorized, "unauthorized", message)
@@ -92,14 +82,10 @@ impl ApiError {
 impl From<crate::domain::Error> for ApiError {
     fn from(e: crate::domain::Error) -> Self {
         match e {
-            crate::domain::Error::NotFound(what) => {
-                ApiError::not_found(format!("{what} not found"))
+            crate::domain::Error::NotFound(what) => ApiError::not_found(format!("{what} not found")),
+            crate::domain::Error::Db(e) if e.is_busy() => {
+                ApiError::new(Status::ServiceUnavailable, "unavailable", "the database is busy; retry shortly")
             }
-            crate::domain::Error::Db(e) if e.is_busy() => ApiError::new(
-                Status::ServiceUnavailable,
-                "unavailable",
-                "the database is busy; retry shortly",
-            ),
             other => {
                 rocket::error!("access API: {other}");
                 ApiError::internal()
@@ -117,16 +103,10 @@ impl From<crate::db::DbError> for ApiError {
 impl<'r> Responder<'r, 'static> for ApiError {
     fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
         let unauthorized = self.status == Status::Unauthorized;
-        let mut res = ApiJson {
-            status: self.status,
-            body: json!({ "error": self.code, "message": self.message }),
-        }
-        .respond_to(req)?;
+        let mut res = ApiJson { status: self.status, body: json!({ "error": self.code, "message": self.message }) }
+            .respond_to(req)?;
         if unauthorized {
-            res.set_header(Header::new(
-                "WWW-Authenticate",
-                "Bearer realm=\"scim-portal\"",
-            ));
+            res.set_header(Header::new("WWW-Authenticate", "Bearer realm=\"scim-portal\""));
         }
         Ok(res)
     }

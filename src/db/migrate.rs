@@ -40,8 +40,7 @@ pub fn migrate(conn: &mut Connection) -> Result<(), DbError> {
     for (index, (name, sql)) in MIGRATIONS.iter().enumerate().skip(current as usize) {
         let version = index as i64 + 1;
         let tx = conn.transaction()?;
-        tx.execute_batch(sql)
-            .map_err(|e| DbError::Migration(format!("migration {name} failed: {e}")))?;
+        tx.execute_batch(sql).map_err(|e| DbError::Migration(format!("migration {name} failed: {e}")))?;
         tx.execute(
             "INSERT INTO schema_migrations (version, name, applied)
              VALUES (?1, ?2, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
@@ -61,13 +60,9 @@ mod tests {
         let mut conn = Connection::open_in_memory().unwrap();
         migrate(&mut conn).unwrap();
         migrate(&mut conn).unwrap();
-        let n: i64 = conn
-            .query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0))
-            .unwrap();
+        let n: i64 = conn.query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0)).unwrap();
         assert_eq!(n, MIGRATIONS.len() as i64);
-        let slug: String = conn
-            .query_row("SELECT slug FROM tenants", [], |r| r.get(0))
-            .unwrap();
+        let slug: String = conn.query_row("SELECT slug FROM tenants", [], |r| r.get(0)).unwrap();
         assert_eq!(slug, "default");
     }
 
@@ -75,11 +70,8 @@ mod tests {
     fn refuses_a_newer_database() {
         let mut conn = Connection::open_in_memory().unwrap();
         migrate(&mut conn).unwrap();
-        conn.execute(
-            "INSERT INTO schema_migrations VALUES (?1, 'future', 'now')",
-            [MIGRATIONS.len() as i64 + 1],
-        )
-        .unwrap();
+        conn.execute("INSERT INTO schema_migrations VALUES (?1, 'future', 'now')", [MIGRATIONS.len() as i64 + 1])
+            .unwrap();
         let err = migrate(&mut conn).unwrap_err().to_string();
         assert!(err.contains("newer release"), "{err}");
     }

@@ -69,32 +69,18 @@ impl Db {
     /// Opens (creating if needed) the database at `path` and applies pending migrations.
     pub fn open(path: &Path, durability: Durability) -> Result<Db, DbError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| DbError::Folder {
-                path: dir.to_path_buf(),
-                source,
-            })?;
+            std::fs::create_dir_all(dir).map_err(|source| DbError::Folder { path: dir.to_path_buf(), source })?;
         }
         let manager = |read_only: bool| {
-            SqliteConnectionManager::file(path)
-                .with_init(move |c| configure(c, durability, read_only))
+            SqliteConnectionManager::file(path).with_init(move |c| configure(c, durability, read_only))
         };
-        let writer = Pool::builder()
-            .max_size(1)
-            .connection_timeout(Duration::from_secs(30))
-            .build(manager(false))?;
+        let writer = Pool::builder().max_size(1).connection_timeout(Duration::from_secs(30)).build(manager(false))?;
         {
             let mut conn = writer.get()?;
             migrate(&mut conn)?;
         }
-        let readers = Pool::builder()
-            .max_size(READERS)
-            .min_idle(Some(1))
-            .build(manager(true))?;
-        Ok(Db {
-            writer,
-            readers,
-            path: path.to_path_buf(),
-        })
+        let readers = Pool::builder().max_size(READERS).min_idle(Some(1)).build(manager(true))?;
+        Ok(Db { writer, readers, path: path.to_path_buf() })
     }
 
     /// The database file.
@@ -109,9 +95,7 @@ impl Db {
         E: From<DbError>,
     {
         let mut conn = self.writer.get().map_err(DbError::from)?;
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(DbError::from)?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(DbError::from)?;
         let value = f(&tx)?;
         tx.commit().map_err(DbError::from)?;
         Ok(value)
@@ -123,9 +107,7 @@ impl Db {
         E: From<DbError>,
     {
         let mut conn = self.readers.get().map_err(DbError::from)?;
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Deferred)
-            .map_err(DbError::from)?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred).map_err(DbError::from)?;
         let value = f(&tx)?;
         // A read transaction has nothing to commit; ending it releases the snapshot.
         tx.finish().map_err(DbError::from)?;
@@ -156,11 +138,7 @@ impl Db {
 
     /// True when a reader can run a query (used by /healthz).
     pub fn is_reachable(&self) -> bool {
-        self.readers
-            .get()
-            .ok()
-            .and_then(|c| c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0)).ok())
-            == Some(1)
+        self.readers.get().ok().and_then(|c| c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0)).ok()) == Some(1)
     }
 }
 
@@ -188,9 +166,7 @@ fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
         FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
         |ctx| {
             Ok(match ctx.get_raw(0) {
-                rusqlite::types::ValueRef::Text(t) => {
-                    Some(fold(&String::from_utf8_lossy(t)))
-                }
+                rusqlite::types::ValueRef::Text(t) => Some(fold(&String::from_utf8_lossy(t))),
                 _ => None,
             })
         },

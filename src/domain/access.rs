@@ -37,12 +37,7 @@ pub struct GroupGrant {
 pub enum RoleSource {
     /// Granted by this group; `other_groups` more of the user's groups carry a
     /// role, assigned earlier.
-    Group {
-        group_id: String,
-        group_name: String,
-        assigned_at: DateTime<Utc>,
-        other_groups: usize,
-    },
+    Group { group_id: String, group_name: String, assigned_at: DateTime<Utc>, other_groups: usize },
     /// No group of the user carries a role.
     Default,
 }
@@ -77,7 +72,11 @@ pub fn group_grant(conn: &Connection, tenant: TenantId, group: &Group) -> Result
              WHERE gr.group_id = ?1",
         )?
         .query_row([group.row_id], |r| {
-            Ok(AssignedRole { role_id: r.get(0)?, role_name: r.get(1)?, assigned_at: parse_time(&r.get::<_, String>(2)?) })
+            Ok(AssignedRole {
+                role_id: r.get(0)?,
+                role_name: r.get(1)?,
+                assigned_at: parse_time(&r.get::<_, String>(2)?),
+            })
         })
         .optional()?;
     let ids: Vec<i64> = conn
@@ -125,8 +124,10 @@ pub fn set_applications(conn: &Connection, tenant: TenantId, group: &Group, appl
     conn.prepare_cached("DELETE FROM group_applications WHERE group_id = ?1")?.execute([group.row_id])?;
     let at = format_time(&now());
     for &id in application_ids {
-        conn.prepare_cached("INSERT OR IGNORE INTO group_applications (group_id, application_id, added) VALUES (?1, ?2, ?3)")?
-            .execute(params![group.row_id, id, at])?;
+        conn.prepare_cached(
+            "INSERT OR IGNORE INTO group_applications (group_id, application_id, added) VALUES (?1, ?2, ?3)",
+        )?
+        .execute(params![group.row_id, id, at])?;
     }
     Ok(())
 }

@@ -55,7 +55,9 @@ pub fn validate_email(email: &str) -> Result<String> {
     let email = email.trim();
     let ok = email.len() <= 254
         && !email.contains(char::is_whitespace)
-        && email.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !domain.contains('@'));
+        && email
+            .split_once('@')
+            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !domain.contains('@'));
     if ok {
         Ok(email.to_string())
     } else {
@@ -82,7 +84,8 @@ pub fn hash_password(password: &str) -> Result<String> {
 /// checked against a fixed hash so that its timing does not reveal it.
 pub fn verify_password(password: &str, phc: Option<&str>) -> bool {
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let dummy = DUMMY.get_or_init(|| Argon2::default().hash_password(b"no such account").map(|h| h.to_string()).unwrap_or_default());
+    let dummy = DUMMY
+        .get_or_init(|| Argon2::default().hash_password(b"no such account").map(|h| h.to_string()).unwrap_or_default());
     let (phc, real) = match phc {
         Some(p) => (p, true),
         None => (dummy.as_str(), false),
@@ -95,9 +98,7 @@ pub fn verify_password(password: &str, phc: Option<&str>) -> bool {
 
 /// Number of administrators of a tenant.
 pub fn count(conn: &Connection, tenant: TenantId) -> Result<i64> {
-    Ok(conn
-        .prepare_cached("SELECT COUNT(*) FROM admins WHERE tenant_id = ?1")?
-        .query_row([tenant.0], |r| r.get(0))?)
+    Ok(conn.prepare_cached("SELECT COUNT(*) FROM admins WHERE tenant_id = ?1")?.query_row([tenant.0], |r| r.get(0))?)
 }
 
 /// Creates an administrator with an already hashed password.
@@ -195,7 +196,13 @@ pub fn setup_token_valid(conn: &Connection, tenant: TenantId, secret: &str) -> R
 }
 
 /// Uses a set-up token: creates the first administrator and spends every set-up token of the tenant.
-pub fn complete_setup(conn: &Connection, tenant: TenantId, secret: &str, email: &str, password_hash: &str) -> Result<Admin> {
+pub fn complete_setup(
+    conn: &Connection,
+    tenant: TenantId,
+    secret: &str,
+    email: &str,
+    password_hash: &str,
+) -> Result<Admin> {
     if !setup_token_valid(conn, tenant, secret)? {
         return Err(Error::Invalid("this set-up link has expired or was already used".into()));
     }

@@ -53,9 +53,7 @@ pub fn create(
 ) -> Result<(ApiKey, String)> {
     let label = label.trim();
     if label.is_empty() || label.chars().count() > MAX_LABEL_LEN {
-        return Err(Error::Invalid(format!(
-            "a key needs a label of 1 to {MAX_LABEL_LEN} characters"
-        )));
+        return Err(Error::Invalid(format!("a key needs a label of 1 to {MAX_LABEL_LEN} characters")));
     }
     let created = now();
     if expires.is_some_and(|e| e <= created) {
@@ -67,14 +65,7 @@ pub fn create(
     conn.execute(
         "INSERT INTO api_keys (tenant_id, label, prefix, secret_hash, created, expires)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![
-            tenant.0,
-            label,
-            prefix,
-            hash(&secret),
-            format_time(&created),
-            expires.as_ref().map(format_time)
-        ],
+        params![tenant.0, label, prefix, hash(&secret), format_time(&created), expires.as_ref().map(format_time)],
     )?;
     let key = ApiKey {
         id: conn.last_insert_rowid(),
@@ -100,12 +91,7 @@ pub fn authenticate(conn: &Connection, secret: &str) -> Result<Option<KeyOwner>>
         )?
         .query_row([&presented], |r| {
             Ok((
-                KeyOwner {
-                    key_id: r.get(0)?,
-                    tenant: TenantId(r.get(1)?),
-                    tenant_slug: r.get(2)?,
-                    label: r.get(3)?,
-                },
+                KeyOwner { key_id: r.get(0)?, tenant: TenantId(r.get(1)?), tenant_slug: r.get(2)?, label: r.get(3)? },
                 r.get::<_, Vec<u8>>(4)?,
                 r.get::<_, Option<String>>(5)?,
                 r.get::<_, Option<String>>(6)?,

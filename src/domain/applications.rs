@@ -41,7 +41,10 @@ fn checked(input: &ApplicationInput) -> std::result::Result<(String, Option<Stri
         None
     } else {
         let lower = url.to_ascii_lowercase();
-        if !(lower.starts_with("https://") || lower.starts_with("http://")) || url.len() > MAX_URL || url.contains(char::is_whitespace) {
+        if !(lower.starts_with("https://") || lower.starts_with("http://"))
+            || url.len() > MAX_URL
+            || url.contains(char::is_whitespace)
+        {
             return Err(("url", "the URL must start with https:// or http:// and contain no spaces".into()));
         }
         Some(url.to_string())

@@ -83,9 +83,15 @@ pub enum Operand {
     Column(Column),
     /// A value inside a user's profile JSON, at an SQLite JSON path such as
     /// `$."name"."familyName"`.
-    Json { path: String, kind: Kind },
+    Json {
+        path: String,
+        kind: Kind,
+    },
     /// A field of the current element of an [`Filter::Any`] collection.
-    Field { name: String, kind: Kind },
+    Field {
+        name: String,
+        kind: Kind,
+    },
     /// The primary (else first) e-mail address of a user; for sorting.
     PrimaryEmail,
 }
@@ -143,14 +149,7 @@ struct Compiler {
 /// those must be the tenant id (`?1`): e-mail lookups use it to start from
 /// the tenant's e-mail index.
 pub fn compile(resource: Resource, filter: &Filter, first_params: Vec<SqlValue>) -> Result<Sql> {
-    let mut c = Compiler {
-        resource,
-        sql: Sql {
-            text: String::new(),
-            params: first_params,
-        },
-        next_alias: 0,
-    };
+    let mut c = Compiler { resource, sql: Sql { text: String::new(), params: first_params }, next_alias: 0 };
     let text = c.filter(filter, None)?;
     c.sql.text = text;
     Ok(c.sql)
@@ -165,18 +164,8 @@ pub fn compile_element(
     filter: &Filter,
     first_params: Vec<SqlValue>,
 ) -> Result<Sql> {
-    let mut c = Compiler {
-        resource,
-        sql: Sql {
-            text: String::new(),
-            params: first_params,
-        },
-        next_alias: 0,
-    };
-    let scope = Scope {
-        alias: alias.to_string(),
-        collection,
-    };
+    let mut c = Compiler { resource, sql: Sql { text: String::new(), params: first_params }, next_alias: 0 };
+    let scope = Scope { alias: alias.to_string(), collection };
     let text = c.filter(filter, Some(&scope))?;
     c.sql.text = text;
     Ok(c.sql)
@@ -184,11 +173,7 @@ pub fn compile_element(
 
 /// Compiles a sort key into an ORDER BY expression (no direction).
 pub fn compile_sort(resource: Resource, sort: &Sort, sql: &mut Sql) -> Result<String> {
-    let mut c = Compiler {
-        resource,
-        sql: std::mem::take(sql),
-        next_alias: 0,
-    };
+    let mut c = Compiler { resource, sql: std::mem::take(sql), next_alias: 0 };
     let (expr, kind) = c.operand(&sort.by, None)?;
     *sql = c.sql;
     Ok(match kind {
@@ -213,10 +198,7 @@ impl Compiler {
                     return Ok(if matches!(f, Filter::And(_)) { "1" } else { "0" }.into());
                 }
                 let joiner = if matches!(f, Filter::And(_)) { " AND " } else { " OR " };
-                let parts = parts
-                    .iter()
-                    .map(|p| self.filter(p, scope))
-                    .collect::<Result<Vec<_>>>()?;
+                let parts = parts.iter().map(|p| self.filter(p, scope)).collect::<Result<Vec<_>>>()?;
                 format!("({})", parts.join(joiner))
             }
             // A comparison with an absent value is NULL in SQL; NOT must treat it as false.
@@ -281,12 +263,8 @@ impl Compiler {
             Operand::Column(col) => match (self.resource, col) {
                 (_, Column::Id) => (format!("{ROW}.scim_id"), exact),
                 (Resource::User, Column::UserName) => (format!("{ROW}.user_name_key"), insensitive),
-                (Resource::Group, Column::DisplayName) => {
-                    (format!("{ROW}.display_name_key"), insensitive)
-                }
-                (Resource::User, Column::DisplayName) => {
-                    (format!("scim_fold({ROW}.display_name)"), insensitive)
-                }
+                (Resource::Group, Column::DisplayName) => (format!("{ROW}.display_name_key"), insensitive),
+                (Resource::User, Column::DisplayName) => (format!("scim_fold({ROW}.display_name)"), insensitive),
                 (_, Column::ExternalId) => (format!("{ROW}.external_id"), exact),
                 (Resource::User, Column::Active) => (format!("{ROW}.active"), Kind::Bool),
                 (_, Column::Created) => (format!("{ROW}.created"), Kind::Time),
@@ -351,9 +329,7 @@ impl Compiler {
         let rhs = sql_value(kind, value)?;
         let text = matches!(kind, Kind::Text { .. });
         match op {
-            Op::Co | Op::Sw | Op::Ew if !text => {
-                return Err(invalid("co, sw and ew apply to strings only"))
-            }
+            Op::Co | Op::Sw | Op::Ew if !text => return Err(invalid("co, sw and ew apply to strings only")),
             Op::Gt | Op::Lt | Op::Ge | Op::Le if kind == Kind::Bool => {
                 return Err(invalid("booleans cannot be ordered"))
             }
@@ -388,9 +364,7 @@ fn fold_if(expr: String, kind: Kind) -> String {
 fn sql_value(kind: Kind, value: &Value) -> Result<SqlValue> {
     let mismatch = || invalid(format!("the value {value:?} does not fit this attribute"));
     Ok(match (kind, value) {
-        (Kind::Text { case_exact }, Value::Text(s)) => {
-            SqlValue::Text(if case_exact { s.clone() } else { fold(s) })
-        }
+        (Kind::Text { case_exact }, Value::Text(s)) => SqlValue::Text(if case_exact { s.clone() } else { fold(s) }),
         (Kind::Bool, Value::Bool(b)) => SqlValue::Integer((*b).into()),
         (Kind::Bool, Value::Text(s)) => match s.to_ascii_lowercase().as_str() {
             "true" => SqlValue::Integer(1),
@@ -460,10 +434,7 @@ mod tests {
             "{}",
             sql.text
         );
-        assert_eq!(
-            sql.params,
-            vec![SqlValue::Integer(7), SqlValue::Text("work".into()), SqlValue::Text("@x".into())]
-        );
+        assert_eq!(sql.params, vec![SqlValue::Integer(7), SqlValue::Text("work".into()), SqlValue::Text("@x".into())]);
     }
 
     #[test]

@@ -53,10 +53,7 @@ fn from_row(r: &Row) -> rusqlite::Result<Group> {
 }
 
 fn taken(data: &GroupData) -> Error {
-    Error::Conflict(format!(
-        "displayName {:?} is already taken by another group in this tenant",
-        data.display_name
-    ))
+    Error::Conflict(format!("displayName {:?} is already taken by another group in this tenant", data.display_name))
 }
 
 fn validate(data: &GroupData) -> Result<()> {
@@ -76,14 +73,7 @@ pub fn create(conn: &Connection, tenant: TenantId, data: &GroupData) -> Result<G
                              created, last_modified, version)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, 1)",
     )?
-    .execute(params![
-        tenant.0,
-        id,
-        data.display_name,
-        fold(&data.display_name),
-        data.external_id,
-        format_time(&at)
-    ])
+    .execute(params![tenant.0, id, data.display_name, fold(&data.display_name), data.external_id, format_time(&at)])
     .map_err(|e| if is_unique_violation(&e) { taken(data) } else { e.into() })?;
     Ok(Group {
         row_id: conn.last_insert_rowid(),
@@ -99,9 +89,7 @@ pub fn create(conn: &Connection, tenant: TenantId, data: &GroupData) -> Result<G
 /// Finds a group by id.
 pub fn find(conn: &Connection, tenant: TenantId, id: &str) -> Result<Option<Group>> {
     Ok(conn
-        .prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM groups r WHERE r.tenant_id = ?1 AND r.scim_id = ?2"
-        ))?
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM groups r WHERE r.tenant_id = ?1 AND r.scim_id = ?2"))?
         .query_row(params![tenant.0, id], from_row)
         .optional()?)
 }
@@ -128,13 +116,7 @@ pub fn update(conn: &Connection, group: &Group, data: &GroupData) -> Result<Grou
                            last_modified = ?5, version = version + 1
          WHERE id = ?1",
     )?
-    .execute(params![
-        group.row_id,
-        data.display_name,
-        fold(&data.display_name),
-        data.external_id,
-        format_time(&at)
-    ])
+    .execute(params![group.row_id, data.display_name, fold(&data.display_name), data.external_id, format_time(&at)])
     .map_err(|e| if is_unique_violation(&e) { taken(data) } else { e.into() })?;
     Ok(Group {
         display_name: data.display_name.clone(),
@@ -150,19 +132,14 @@ pub fn touch(conn: &Connection, group: &Group) -> Result<Group> {
     let at = now();
     conn.prepare_cached("UPDATE groups SET last_modified = ?2, version = version + 1 WHERE id = ?1")?
         .execute(params![group.row_id, format_time(&at)])?;
-    Ok(Group {
-        last_modified: at,
-        version: group.version + 1,
-        ..group.clone()
-    })
+    Ok(Group { last_modified: at, version: group.version + 1, ..group.clone() })
 }
 
 /// Deletes a group and its memberships.
 pub fn delete(conn: &Connection, tenant: TenantId, id: &str, expected_version: Option<i64>) -> Result<Group> {
     let group = get(conn, tenant, id)?;
     check_version(&group, expected_version)?;
-    conn.prepare_cached("DELETE FROM groups WHERE id = ?1")?
-        .execute([group.row_id])?;
+    conn.prepare_cached("DELETE FROM groups WHERE id = ?1")?.execute([group.row_id])?;
     Ok(group)
 }
 
@@ -221,7 +198,12 @@ pub fn remove_members(conn: &Connection, tenant: TenantId, group: &Group, user_i
 /// Removes the members for which `member_filter` (over fields `value`, `display`, `type`) holds.
 /// The candidates are found from the tenant's users (by indexed id for
 /// `value eq "…"`), then checked for membership: the member list is not read.
-pub fn remove_members_where(conn: &Connection, tenant: TenantId, group: &Group, member_filter: &Filter) -> Result<usize> {
+pub fn remove_members_where(
+    conn: &Connection,
+    tenant: TenantId,
+    group: &Group,
+    member_filter: &Filter,
+) -> Result<usize> {
     let sql = filter::compile_element(
         Resource::Group,
         &filter::Collection::Members,
@@ -242,9 +224,7 @@ pub fn remove_members_where(conn: &Connection, tenant: TenantId, group: &Group, 
 
 /// Removes every member of a group.
 pub fn remove_all_members(conn: &Connection, group: &Group) -> Result<usize> {
-    Ok(conn
-        .prepare_cached("DELETE FROM group_members WHERE group_id = ?1")?
-        .execute([group.row_id])?)
+    Ok(conn.prepare_cached("DELETE FROM group_members WHERE group_id = ?1")?.execute([group.row_id])?)
 }
 
 /// True when the user is a member of the group.
@@ -268,12 +248,7 @@ pub fn members_of(conn: &Connection, groups: &[i64]) -> Result<HashMap<i64, Vec<
     let mut out = HashMap::new();
     for &group in groups {
         let members = stmt
-            .query_map([group], |r| {
-                Ok(Member {
-                    id: r.get(0)?,
-                    display: r.get(1)?,
-                })
-            })?
+            .query_map([group], |r| Ok(Member { id: r.get(0)?, display: r.get(1)? }))?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         out.insert(group, members);
     }

@@ -58,9 +58,7 @@ pub fn format_time(t: &DateTime<Utc>) -> String {
 
 /// Parses a stored timestamp.
 pub fn parse_time(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&Utc))
-        .unwrap_or_default()
+    DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).unwrap_or_default()
 }
 
 /// True when `e` is a UNIQUE constraint violation.
@@ -104,11 +102,7 @@ pub(crate) fn select_page<T>(
         filter::Resource::User => "users",
         filter::Resource::Group => "groups",
     };
-    let mut sql = filter::compile(
-        resource,
-        &query.filter,
-        vec![rusqlite::types::Value::Integer(tenant.0)],
-    )?;
+    let mut sql = filter::compile(resource, &query.filter, vec![rusqlite::types::Value::Integer(tenant.0)])?;
     let condition = format!("FROM {table} r WHERE r.tenant_id = ?1 AND {}", sql.text);
     let total: i64 = conn
         .prepare_cached(&format!("SELECT COUNT(*) {condition}"))?
@@ -127,10 +121,7 @@ pub(crate) fn select_page<T>(
     let limit = sql.params.len() + 1;
     sql.params.push(query.limit.into());
     sql.params.push(query.offset.into());
-    let text = format!(
-        "SELECT {columns} {condition} ORDER BY {order} LIMIT ?{limit} OFFSET ?{}",
-        limit + 1
-    );
+    let text = format!("SELECT {columns} {condition} ORDER BY {order} LIMIT ?{limit} OFFSET ?{}", limit + 1);
     let items = conn
         .prepare_cached(&text)?
         .query_map(rusqlite::params_from_iter(sql.params.iter()), map)?

@@ -72,9 +72,7 @@ pub fn recent(conn: &Connection, tenant: TenantId, limit: i64) -> Result<Vec<Ent
         "SELECT at, token_label, method, path, resource_type, resource_id, status, outcome
          FROM provisioning_log WHERE tenant_id = ?1 ORDER BY id DESC LIMIT ?2",
     )?;
-    let rows = stmt
-        .query_map(params![tenant.0, limit], entry_from_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let rows = stmt.query_map(params![tenant.0, limit], entry_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows)
 }
 
@@ -119,9 +117,8 @@ pub fn figures(conn: &Connection, tenant: TenantId) -> Result<Figures> {
             "SELECT COALESCE(SUM(active IS NOT 0), 0), COALESCE(SUM(active IS 0), 0) FROM users WHERE tenant_id = ?1",
         )?
         .query_row([tenant.0], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    let groups = conn
-        .prepare_cached("SELECT COUNT(*) FROM groups WHERE tenant_id = ?1")?
-        .query_row([tenant.0], |r| r.get(0))?;
+    let groups =
+        conn.prepare_cached("SELECT COUNT(*) FROM groups WHERE tenant_id = ?1")?.query_row([tenant.0], |r| r.get(0))?;
     Ok(Figures {
         users_active,
         users_suspended,
@@ -211,7 +208,9 @@ mod tests {
                 let filter = LogFilter { failed, resource_type: kind };
                 let (clause, values) = condition(tenant, &filter);
                 let (sql, page_values) = page_query(tenant, &filter, 50, 50);
-                for (sql, values) in [(format!("SELECT COUNT(*) FROM provisioning_log WHERE {clause}"), values), (sql, page_values)] {
+                for (sql, values) in
+                    [(format!("SELECT COUNT(*) FROM provisioning_log WHERE {clause}"), values), (sql, page_values)]
+                {
                     let plan: Vec<String> = conn
                         .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
                         .unwrap()
@@ -220,7 +219,10 @@ mod tests {
                         .collect::<rusqlite::Result<_>>()
                         .unwrap();
                     let plan = plan.join("; ");
-                    assert!(plan.contains("USING COVERING INDEX") || plan.contains("USING INDEX"), "{filter:?}: {plan}");
+                    assert!(
+                        plan.contains("USING COVERING INDEX") || plan.contains("USING INDEX"),
+                        "{filter:?}: {plan}"
+                    );
                     assert!(!plan.contains("TEMP B-TREE"), "{filter:?}: {plan}");
                 }
             }

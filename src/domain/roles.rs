@@ -35,17 +35,36 @@ pub const DEFAULT_ROLE: &str = "Content Creator";
 
 /// The predefined roles: name, description, permissions.
 pub const PREDEFINED: &[(&str, &str, &[&str])] = &[
-    ("System Administrator", "Full control of the tenant, including System Settings.",
-     &[MANAGE_SYSTEM_SETTINGS, "applications.manage", "branding.customize", "content.create", "content.publish",
-       "content.approve", "content.translate", "dashboards.view", "analytics.manage", "schedules.manage"]),
-    ("Application Administrator", "Manages applications and their content.",
-     &["applications.manage", "content.create", "content.publish", "content.approve", "dashboards.view"]),
+    (
+        "System Administrator",
+        "Full control of the tenant, including System Settings.",
+        &[
+            MANAGE_SYSTEM_SETTINGS,
+            "applications.manage",
+            "branding.customize",
+            "content.create",
+            "content.publish",
+            "content.approve",
+            "content.translate",
+            "dashboards.view",
+            "analytics.manage",
+            "schedules.manage",
+        ],
+    ),
+    (
+        "Application Administrator",
+        "Manages applications and their content.",
+        &["applications.manage", "content.create", "content.publish", "content.approve", "dashboards.view"],
+    ),
     ("Customizer", "Customizes themes and layouts.", &["branding.customize", "content.create"]),
     ("Publisher", "Creates and publishes content.", &["content.create", "content.publish"]),
     ("Translator", "Translates content.", &["content.translate"]),
     (DEFAULT_ROLE, "Creates and edits content; the role of everyone no group gives another.", &["content.create"]),
-    ("Content Creator (with Publish Access)", "Creates content and publishes it without approval.",
-     &["content.create", "content.publish"]),
+    (
+        "Content Creator (with Publish Access)",
+        "Creates content and publishes it without approval.",
+        &["content.create", "content.publish"],
+    ),
     ("Content Approver", "Reviews and approves content for publishing.", &["content.approve", "dashboards.view"]),
     ("Dashboard Viewer", "Views dashboards.", &["dashboards.view"]),
     ("Analytics Manager", "Manages analytics and reports.", &["analytics.manage", "dashboards.view"]),
@@ -92,10 +111,8 @@ pub fn seed(conn: &Connection, tenant: TenantId) -> Result<()> {
 
 /// Seeds the predefined roles in every tenant (at start, after migrations).
 pub fn seed_all(conn: &Connection) -> Result<()> {
-    let tenants: Vec<i64> = conn
-        .prepare("SELECT id FROM tenants")?
-        .query_map([], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
+    let tenants: Vec<i64> =
+        conn.prepare("SELECT id FROM tenants")?.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
     for t in tenants {
         seed(conn, TenantId(t))?;
     }
@@ -266,9 +283,8 @@ pub fn permission_label(key: &str) -> &str {
 /// One page of the tenant's roles, predefined first, then by name, each with
 /// the number of groups carrying it. `offset` rows are skipped, `limit` returned at most.
 pub fn list_page(conn: &Connection, tenant: TenantId, offset: i64, limit: i64) -> Result<Page<RoleSummary>> {
-    let total: i64 = conn
-        .prepare_cached("SELECT COUNT(*) FROM roles WHERE tenant_id = ?1")?
-        .query_row([tenant.0], |r| r.get(0))?;
+    let total: i64 =
+        conn.prepare_cached("SELECT COUNT(*) FROM roles WHERE tenant_id = ?1")?.query_row([tenant.0], |r| r.get(0))?;
     if limit <= 0 || offset >= total {
         return Ok(Page { total, items: Vec::new() });
     }

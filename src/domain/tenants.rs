@@ -16,17 +16,13 @@ pub struct Tenant {
 pub fn validate_slug(slug: &str) -> Result<()> {
     let ok = !slug.is_empty()
         && slug.len() <= 63
-        && slug
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && slug.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !slug.starts_with('-')
         && !slug.ends_with('-');
     if ok {
         Ok(())
     } else {
-        Err(Error::Invalid(format!(
-            "invalid tenant slug {slug:?}: use 1-63 lowercase letters, digits and '-'"
-        )))
+        Err(Error::Invalid(format!("invalid tenant slug {slug:?}: use 1-63 lowercase letters, digits and '-'")))
     }
 }
 
@@ -46,11 +42,7 @@ pub fn create(conn: &Connection, slug: &str, name: &str) -> Result<Tenant> {
             e.into()
         }
     })?;
-    let tenant = Tenant {
-        id: TenantId(conn.last_insert_rowid()),
-        slug: slug.to_string(),
-        name: name.to_string(),
-    };
+    let tenant = Tenant { id: TenantId(conn.last_insert_rowid()), slug: slug.to_string(), name: name.to_string() };
     super::roles::seed(conn, tenant.id)?;
     Ok(tenant)
 }
@@ -59,13 +51,7 @@ pub fn create(conn: &Connection, slug: &str, name: &str) -> Result<Tenant> {
 pub fn find_by_slug(conn: &Connection, slug: &str) -> Result<Option<Tenant>> {
     Ok(conn
         .prepare_cached("SELECT id, slug, name FROM tenants WHERE slug = ?1")?
-        .query_row([slug], |r| {
-            Ok(Tenant {
-                id: TenantId(r.get(0)?),
-                slug: r.get(1)?,
-                name: r.get(2)?,
-            })
-        })
+        .query_row([slug], |r| Ok(Tenant { id: TenantId(r.get(0)?), slug: r.get(1)?, name: r.get(2)? }))
         .optional()?)
 }
 

@@ -147,9 +147,7 @@ fn write_emails(conn: &Connection, tenant: TenantId, row_id: i64, emails: &[Emai
 /// Finds a user by id.
 pub fn find(conn: &Connection, tenant: TenantId, id: &str) -> Result<Option<User>> {
     Ok(conn
-        .prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM users r WHERE r.tenant_id = ?1 AND r.scim_id = ?2"
-        ))?
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM users r WHERE r.tenant_id = ?1 AND r.scim_id = ?2"))?
         .query_row(params![tenant.0, id], from_row)
         .optional()?)
 }
@@ -162,9 +160,7 @@ pub fn get(conn: &Connection, tenant: TenantId, id: &str) -> Result<User> {
 /// Finds a user by userName (case-insensitive).
 pub fn find_by_user_name(conn: &Connection, tenant: TenantId, user_name: &str) -> Result<Option<User>> {
     Ok(conn
-        .prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM users r WHERE r.tenant_id = ?1 AND r.user_name_key = ?2"
-        ))?
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM users r WHERE r.tenant_id = ?1 AND r.user_name_key = ?2"))?
         .query_row(params![tenant.0, fold(user_name)], from_row)
         .optional()?)
 }
@@ -206,8 +202,7 @@ pub fn replace(
         format_time(&at)
     ])
     .map_err(|e| if is_unique_violation(&e) { taken(data) } else { e.into() })?;
-    conn.prepare_cached("DELETE FROM user_emails WHERE user_id = ?1")?
-        .execute([current.row_id])?;
+    conn.prepare_cached("DELETE FROM user_emails WHERE user_id = ?1")?.execute([current.row_id])?;
     write_emails(conn, tenant, current.row_id, &data.emails)?;
     Ok(User {
         user_name: data.user_name.clone(),
@@ -231,8 +226,7 @@ pub fn delete(conn: &Connection, tenant: TenantId, id: &str, expected_version: O
          WHERE id IN (SELECT group_id FROM group_members WHERE user_id = ?1)",
     )?
     .execute(params![user.row_id, format_time(&now())])?;
-    conn.prepare_cached("DELETE FROM users WHERE id = ?1")?
-        .execute([user.row_id])?;
+    conn.prepare_cached("DELETE FROM users WHERE id = ?1")?.execute([user.row_id])?;
     Ok(user)
 }
 
@@ -250,12 +244,7 @@ pub fn groups_of(conn: &Connection, users: &[i64]) -> Result<HashMap<i64, Vec<Gr
     let mut out = HashMap::new();
     for &user in users {
         let groups = stmt
-            .query_map([user], |r| {
-                Ok(GroupRef {
-                    id: r.get(0)?,
-                    display_name: r.get(1)?,
-                })
-            })?
+            .query_map([user], |r| Ok(GroupRef { id: r.get(0)?, display_name: r.get(1)? }))?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         out.insert(user, groups);
     }

@@ -23,7 +23,13 @@ pub struct NewKey {
     expires: String,
 }
 
-async fn render(session: &AdminSession, app: &App, form: &NewKey, error: Option<String>, created: Option<(String, String)>) -> PortalResult<Template> {
+async fn render(
+    session: &AdminSession,
+    app: &App,
+    form: &NewKey,
+    error: Option<String>,
+    created: Option<(String, String)>,
+) -> PortalResult<Template> {
     let tenant = session.0.admin.tenant;
     let keys = app.read(move |tx| api_keys::list(tx, tenant)).await?;
     let at = now();
@@ -66,14 +72,20 @@ fn parse_expiry(text: &str) -> Result<Option<chrono::DateTime<Utc>>, String> {
     if text.is_empty() {
         return Ok(None);
     }
-    let day = NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| "enter the expiry as a date (yyyy-mm-dd) or leave it empty".to_string())?;
+    let day = NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|_| "enter the expiry as a date (yyyy-mm-dd) or leave it empty".to_string())?;
     let end = day.and_hms_opt(23, 59, 59).ok_or("invalid date")?;
     Ok(Some(Utc.from_utc_datetime(&end)))
 }
 
 /// Creates a key and shows its secret on this one response; only its hash is kept.
 #[post("/<_tenant>/settings/api-keys", data = "<form>")]
-pub async fn create(_tenant: &str, session: AdminSession, form: Form<NewKey>, app: &State<App>) -> PortalResult<(Status, Template)> {
+pub async fn create(
+    _tenant: &str,
+    session: AdminSession,
+    form: Form<NewKey>,
+    app: &State<App>,
+) -> PortalResult<(Status, Template)> {
     if !session.csrf_ok(&form.csrf) {
         return Err(PortalError::BadCsrf);
     }
@@ -88,7 +100,9 @@ pub async fn create(_tenant: &str, session: AdminSession, form: Form<NewKey>, ap
             let page = render(&session, app, &<NewKey as Default>::default(), None, Some((secret, key.label))).await?;
             Ok((Status::Created, page))
         }
-        Err(Error::Invalid(m) | Error::Conflict(m)) => Ok((Status::BadRequest, render(&session, app, &form, Some(m), None).await?)),
+        Err(Error::Invalid(m) | Error::Conflict(m)) => {
+            Ok((Status::BadRequest, render(&session, app, &form, Some(m), None).await?))
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -101,7 +115,13 @@ pub struct CsrfOnly {
 }
 
 #[post("/<tenant>/settings/api-keys/<id>/revoke", data = "<form>")]
-pub async fn revoke(tenant: &str, id: i64, session: AdminSession, form: Form<CsrfOnly>, app: &State<App>) -> PortalResult<Redirect> {
+pub async fn revoke(
+    tenant: &str,
+    id: i64,
+    session: AdminSession,
+    form: Form<CsrfOnly>,
+    app: &State<App>,
+) -> PortalResult<Redirect> {
     if !session.csrf_ok(&form.csrf) {
         return Err(PortalError::BadCsrf);
     }

@@ -18,14 +18,8 @@ use crate::domain::Error;
 
 /// Templates of this section: (name, source).
 pub const TEMPLATES: &[(&str, &str)] = &[
-    (
-        "portal/applications.html",
-        include_str!("../../templates/portal/applications.html.tera"),
-    ),
-    (
-        "portal/applications_form.html",
-        include_str!("../../templates/portal/applications_form.html.tera"),
-    ),
+    ("portal/applications.html", include_str!("../../templates/portal/applications.html.tera")),
+    ("portal/applications_form.html", include_str!("../../templates/portal/applications_form.html.tera")),
 ];
 
 pub fn routes() -> Vec<Route> {
@@ -54,11 +48,7 @@ pub struct ApplicationForm {
 
 impl ApplicationForm {
     fn input(&self) -> ApplicationInput {
-        ApplicationInput {
-            name: self.name.clone(),
-            url: self.url.clone(),
-            description: self.description.clone(),
-        }
+        ApplicationInput { name: self.name.clone(), url: self.url.clone(), description: self.description.clone() }
     }
 
     fn of(a: &Application) -> ApplicationForm {
@@ -115,11 +105,8 @@ pub async fn list(
 ) -> PortalResult<Template> {
     let tenant = session.0.admin.tenant;
     let page = page.unwrap_or(1).max(1);
-    let found = app
-        .read(move |tx| {
-            applications::list_page(tx, tenant, (page - 1).saturating_mul(PER_PAGE), PER_PAGE)
-        })
-        .await?;
+    let found =
+        app.read(move |tx| applications::list_page(tx, tenant, (page - 1).saturating_mul(PER_PAGE), PER_PAGE)).await?;
     let rows: Vec<_> = found
         .items
         .iter()
@@ -161,12 +148,7 @@ fn render_form(
 
 #[get("/<_tenant>/settings/applications/new")]
 pub fn new(_tenant: &str, session: AdminSession) -> Template {
-    render_form(
-        &session,
-        None,
-        &<ApplicationForm as Default>::default(),
-        FieldErrors::default(),
-    )
+    render_form(&session, None, &<ApplicationForm as Default>::default(), FieldErrors::default())
 }
 
 /// Maps a refused save to the status and the message next to its field.
@@ -192,21 +174,13 @@ pub async fn create(
     let form = form.into_inner();
     let input = form.input();
     if let Some((field, message)) = applications::invalid_field(&input) {
-        return Ok(Err((
-            Status::BadRequest,
-            render_form(&session, None, &form, FieldErrors::one(field, message)),
-        )));
+        return Ok(Err((Status::BadRequest, render_form(&session, None, &form, FieldErrors::one(field, message)))));
     }
     let owner = session.0.admin.tenant;
-    match app
-        .write(move |tx| applications::create(tx, owner, &input))
-        .await
-    {
-        Ok(a) => Ok(Ok(Flash::new(
-            Redirect::to(list_href(tenant)),
-            NOTICE,
-            format!("Application “{}” created.", a.name),
-        ))),
+    match app.write(move |tx| applications::create(tx, owner, &input)).await {
+        Ok(a) => {
+            Ok(Ok(Flash::new(Redirect::to(list_href(tenant)), NOTICE, format!("Application “{}” created.", a.name))))
+        }
         Err(e) => {
             let (status, errors) = refused(e)?;
             Ok(Err((status, render_form(&session, None, &form, errors))))
@@ -226,19 +200,9 @@ async fn load(session: &AdminSession, app: &App, id: i64) -> PortalResult<(Appli
 }
 
 #[get("/<_tenant>/settings/applications/<id>", rank = 2)]
-pub async fn edit(
-    _tenant: &str,
-    id: i64,
-    session: AdminSession,
-    app: &State<App>,
-) -> PortalResult<Template> {
+pub async fn edit(_tenant: &str, id: i64, session: AdminSession, app: &State<App>) -> PortalResult<Template> {
     let (a, groups) = load(&session, app, id).await?;
-    Ok(render_form(
-        &session,
-        Some((&a, groups)),
-        &ApplicationForm::of(&a),
-        FieldErrors::default(),
-    ))
+    Ok(render_form(&session, Some((&a, groups)), &ApplicationForm::of(&a), FieldErrors::default()))
 }
 
 #[post("/<tenant>/settings/applications/<id>", data = "<form>")]
@@ -258,30 +222,17 @@ pub async fn update(
     if let Some((field, message)) = applications::invalid_field(&input) {
         return Ok(Err((
             Status::BadRequest,
-            render_form(
-                &session,
-                Some((&existing, groups)),
-                &form,
-                FieldErrors::one(field, message),
-            ),
+            render_form(&session, Some((&existing, groups)), &form, FieldErrors::one(field, message)),
         )));
     }
     let owner = session.0.admin.tenant;
-    match app
-        .write(move |tx| applications::update(tx, owner, id, &input))
-        .await
-    {
-        Ok(a) => Ok(Ok(Flash::new(
-            Redirect::to(list_href(tenant)),
-            NOTICE,
-            format!("Application “{}” saved.", a.name),
-        ))),
+    match app.write(move |tx| applications::update(tx, owner, id, &input)).await {
+        Ok(a) => {
+            Ok(Ok(Flash::new(Redirect::to(list_href(tenant)), NOTICE, format!("Application “{}” saved.", a.name))))
+        }
         Err(e) => {
             let (status, errors) = refused(e)?;
-            Ok(Err((
-                status,
-                render_form(&session, Some((&existing, groups)), &form, errors),
-            )))
+            Ok(Err((status, render_form(&session, Some((&existing, groups)), &form, errors))))
         }
     }
 }
@@ -299,15 +250,10 @@ pub async fn delete(
         return Err(PortalError::BadCsrf);
     }
     let owner = session.0.admin.tenant;
-    let a = app
-        .write(move |tx| applications::delete(tx, owner, id))
-        .await?;
+    let a = app.write(move |tx| applications::delete(tx, owner, id)).await?;
     Ok(Flash::new(
         Redirect::to(list_href(tenant)),
         NOTICE,
-        format!(
-            "Application “{}” deleted; no group grants it any more.",
-            a.name
-        ),
+        format!("Application “{}” deleted; no group grants it any more.", a.name),
     ))
 }

@@ -30,7 +30,9 @@ pub fn encode_query(s: &str) -> String {
 fn safe_next(tenant: &str, next: Option<&str>) -> String {
     let home = format!("{MOUNT}/{tenant}/settings/scim");
     match next {
-        Some(n) if n.starts_with(&format!("{MOUNT}/{tenant}/")) && !n.contains("//") && !n.contains('\\') => n.to_string(),
+        Some(n) if n.starts_with(&format!("{MOUNT}/{tenant}/")) && !n.contains("//") && !n.contains('\\') => {
+            n.to_string()
+        }
         _ => home,
     }
 }
@@ -172,7 +174,13 @@ pub struct CsrfForm {
 }
 
 #[post("/<tenant>/logout", data = "<form>")]
-pub async fn logout(tenant: &str, session: AdminSession, form: Form<CsrfForm>, app: &State<App>, jar: &CookieJar<'_>) -> PortalResult<Redirect> {
+pub async fn logout(
+    tenant: &str,
+    session: AdminSession,
+    form: Form<CsrfForm>,
+    app: &State<App>,
+    jar: &CookieJar<'_>,
+) -> PortalResult<Redirect> {
     if !session.csrf_ok(&form.csrf) {
         return Err(PortalError::BadCsrf);
     }
@@ -187,12 +195,16 @@ fn setup_template(tenant: &tenants::Tenant, token: &str, email: &str, error: Opt
     Template::render(
         "portal/setup.html",
         context! { tenant_slug: &tenant.slug, tenant_name: &tenant.name, token, email, error, title: "Set up the first administrator",
-                   min_password: admins::MIN_PASSWORD_CHARS },
+        min_password: admins::MIN_PASSWORD_CHARS },
     )
 }
 
 #[get("/<tenant>/setup?<token>")]
-pub async fn setup_page(tenant: &str, token: Option<&str>, app: &State<App>) -> PortalResult<Result<Template, (Status, Template)>> {
+pub async fn setup_page(
+    tenant: &str,
+    token: Option<&str>,
+    app: &State<App>,
+) -> PortalResult<Result<Template, (Status, Template)>> {
     let (t, _) = tenant_info(app, tenant).await?;
     let token = token.unwrap_or_default().to_string();
     let (id, check) = (t.id, token.clone());
@@ -216,7 +228,12 @@ pub struct SetupForm {
 }
 
 #[post("/<tenant>/setup", data = "<form>")]
-pub async fn setup(tenant: &str, form: Form<SetupForm>, app: &State<App>, jar: &CookieJar<'_>) -> PortalResult<Result<Redirect, (Status, Template)>> {
+pub async fn setup(
+    tenant: &str,
+    form: Form<SetupForm>,
+    app: &State<App>,
+    jar: &CookieJar<'_>,
+) -> PortalResult<Result<Redirect, (Status, Template)>> {
     let (t, _) = tenant_info(app, tenant).await?;
     let form = form.into_inner();
     let again = |error: &str| Ok(Err((Status::BadRequest, setup_template(&t, &form.token, &form.email, Some(error)))));

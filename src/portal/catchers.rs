@@ -24,7 +24,11 @@ fn not_found() -> (Status, Template) {
 
 #[catch(422)]
 fn unprocessable() -> (Status, Template) {
-    page(Status::BadRequest, "The form could not be read", "Go back, check the form and try again. Nothing was changed.")
+    page(
+        Status::BadRequest,
+        "The form could not be read",
+        "Go back, check the form and try again. Nothing was changed.",
+    )
 }
 
 #[catch(default)]

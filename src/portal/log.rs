@@ -12,10 +12,7 @@ use crate::domain::format_time;
 use crate::domain::provisioning_log::{self, LogFilter};
 
 /// Templates of this section: (name, source).
-pub const TEMPLATES: &[(&str, &str)] = &[(
-    "portal/log.html",
-    include_str!("../../templates/portal/log.html.tera"),
-)];
+pub const TEMPLATES: &[(&str, &str)] = &[("portal/log.html", include_str!("../../templates/portal/log.html.tera"))];
 
 pub fn routes() -> Vec<Route> {
     rocket::routes![page]
@@ -64,15 +61,7 @@ pub async fn page(
     let page = page.unwrap_or(1).max(1);
     let tenant = session.0.admin.tenant;
     let found = app
-        .read(move |tx| {
-            provisioning_log::list(
-                tx,
-                tenant,
-                &filter,
-                (page - 1).saturating_mul(PER_PAGE),
-                PER_PAGE,
-            )
-        })
+        .read(move |tx| provisioning_log::list(tx, tenant, &filter, (page - 1).saturating_mul(PER_PAGE), PER_PAGE))
         .await?;
     let entries: Vec<_> = found
         .items
@@ -87,10 +76,7 @@ pub async fn page(
         .collect();
     let pages = ((found.total + PER_PAGE - 1) / PER_PAGE).max(1);
     let layout = Layout::new(&session, "log", "Provisioning log");
-    let href = format!(
-        "{}/settings/log?outcome={outcome}&resource={resource}&",
-        layout.base
-    );
+    let href = format!("{}/settings/log?outcome={outcome}&resource={resource}&", layout.base);
     Ok(Template::render(
         "portal/log.html",
         context! {

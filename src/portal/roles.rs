@@ -18,14 +18,8 @@ use crate::domain::Error;
 
 /// Templates of this section: (name, source).
 pub const TEMPLATES: &[(&str, &str)] = &[
-    (
-        "portal/roles.html",
-        include_str!("../../templates/portal/roles.html.tera"),
-    ),
-    (
-        "portal/roles_form.html",
-        include_str!("../../templates/portal/roles_form.html.tera"),
-    ),
+    ("portal/roles.html", include_str!("../../templates/portal/roles.html.tera")),
+    ("portal/roles_form.html", include_str!("../../templates/portal/roles_form.html.tera")),
 ];
 
 pub fn routes() -> Vec<Route> {
@@ -90,19 +84,12 @@ struct PermissionRow {
 fn checkboxes(chosen: &[String]) -> Vec<PermissionRow> {
     CATALOGUE
         .iter()
-        .map(|p| PermissionRow {
-            key: p.key,
-            label: p.label,
-            checked: chosen.iter().any(|c| c == p.key),
-        })
+        .map(|p| PermissionRow { key: p.key, label: p.label, checked: chosen.iter().any(|c| c == p.key) })
         .collect()
 }
 
 fn labels(permissions: &[String]) -> Vec<&str> {
-    permissions
-        .iter()
-        .map(|p| roles::permission_label(p))
-        .collect()
+    permissions.iter().map(|p| roles::permission_label(p)).collect()
 }
 
 fn list_href(tenant: &str) -> String {
@@ -119,9 +106,7 @@ async fn render_list(
 ) -> PortalResult<Template> {
     let tenant = session.0.admin.tenant;
     let page = page.unwrap_or(1).max(1);
-    let found = app
-        .read(move |tx| roles::list_page(tx, tenant, (page - 1).saturating_mul(PER_PAGE), PER_PAGE))
-        .await?;
+    let found = app.read(move |tx| roles::list_page(tx, tenant, (page - 1).saturating_mul(PER_PAGE), PER_PAGE)).await?;
     let rows: Vec<_> = found
         .items
         .iter()
@@ -198,28 +183,12 @@ pub async fn list(
     flash: Option<FlashMessage<'_>>,
     app: &State<App>,
 ) -> PortalResult<Template> {
-    render_list(
-        &session,
-        app,
-        page,
-        None,
-        flash
-            .filter(|f| f.kind() == NOTICE)
-            .map(|f| f.message().to_string()),
-    )
-    .await
+    render_list(&session, app, page, None, flash.filter(|f| f.kind() == NOTICE).map(|f| f.message().to_string())).await
 }
 
 #[get("/<_tenant>/settings/roles/new")]
 pub fn new(_tenant: &str, session: AdminSession) -> Template {
-    render_form(
-        &session,
-        None,
-        0,
-        &<RoleForm as Default>::default(),
-        FieldErrors::default(),
-        None,
-    )
+    render_form(&session, None, 0, &<RoleForm as Default>::default(), FieldErrors::default(), None)
 }
 
 /// Maps a refused save to the form again, with the message next to its field.
@@ -247,29 +216,17 @@ pub async fn create(
     if let Some((field, message)) = roles::invalid_field(&input) {
         return Ok(Err((
             Status::BadRequest,
-            render_form(
-                &session,
-                None,
-                0,
-                &form,
-                FieldErrors::one(field, message),
-                None,
-            ),
+            render_form(&session, None, 0, &form, FieldErrors::one(field, message), None),
         )));
     }
     let owner = session.0.admin.tenant;
     match app.write(move |tx| roles::create(tx, owner, &input)).await {
-        Ok(role) => Ok(Ok(Flash::new(
-            Redirect::to(list_href(tenant)),
-            NOTICE,
-            format!("Role “{}” created.", role.name),
-        ))),
+        Ok(role) => {
+            Ok(Ok(Flash::new(Redirect::to(list_href(tenant)), NOTICE, format!("Role “{}” created.", role.name))))
+        }
         Err(e) => {
             let (status, errors, error) = refused(e)?;
-            Ok(Err((
-                status,
-                render_form(&session, None, 0, &form, errors, error),
-            )))
+            Ok(Err((status, render_form(&session, None, 0, &form, errors, error))))
         }
     }
 }
@@ -286,21 +243,9 @@ async fn load(session: &AdminSession, app: &App, id: i64) -> PortalResult<(Role,
 }
 
 #[get("/<_tenant>/settings/roles/<id>", rank = 2)]
-pub async fn edit(
-    _tenant: &str,
-    id: i64,
-    session: AdminSession,
-    app: &State<App>,
-) -> PortalResult<Template> {
+pub async fn edit(_tenant: &str, id: i64, session: AdminSession, app: &State<App>) -> PortalResult<Template> {
     let (role, groups) = load(&session, app, id).await?;
-    Ok(render_form(
-        &session,
-        Some(&role),
-        groups,
-        &RoleForm::of(&role),
-        FieldErrors::default(),
-        None,
-    ))
+    Ok(render_form(&session, Some(&role), groups, &RoleForm::of(&role), FieldErrors::default(), None))
 }
 
 #[post("/<tenant>/settings/roles/<id>", data = "<form>")]
@@ -317,52 +262,28 @@ pub async fn update(
     let form = form.into_inner();
     let (role, groups) = load(&session, app, id).await?;
     if role.predefined {
-        let message = format!(
-            "{} is a predefined role: it cannot be changed. Create a custom role instead.",
-            role.name
-        );
+        let message =
+            format!("{} is a predefined role: it cannot be changed. Create a custom role instead.", role.name);
         return Ok(Err((
             Status::BadRequest,
-            render_form(
-                &session,
-                Some(&role),
-                groups,
-                &RoleForm::of(&role),
-                FieldErrors::default(),
-                Some(message),
-            ),
+            render_form(&session, Some(&role), groups, &RoleForm::of(&role), FieldErrors::default(), Some(message)),
         )));
     }
     let input = form.input();
     if let Some((field, message)) = roles::invalid_field(&input) {
         return Ok(Err((
             Status::BadRequest,
-            render_form(
-                &session,
-                Some(&role),
-                groups,
-                &form,
-                FieldErrors::one(field, message),
-                None,
-            ),
+            render_form(&session, Some(&role), groups, &form, FieldErrors::one(field, message), None),
         )));
     }
     let owner = session.0.admin.tenant;
-    match app
-        .write(move |tx| roles::update(tx, owner, id, &input))
-        .await
-    {
-        Ok(saved) => Ok(Ok(Flash::new(
-            Redirect::to(list_href(tenant)),
-            NOTICE,
-            format!("Role “{}” saved.", saved.name),
-        ))),
+    match app.write(move |tx| roles::update(tx, owner, id, &input)).await {
+        Ok(saved) => {
+            Ok(Ok(Flash::new(Redirect::to(list_href(tenant)), NOTICE, format!("Role “{}” saved.", saved.name))))
+        }
         Err(e) => {
             let (status, errors, error) = refused(e)?;
-            Ok(Err((
-                status,
-                render_form(&session, Some(&role), groups, &form, errors, error),
-            )))
+            Ok(Err((status, render_form(&session, Some(&role), groups, &form, errors, error))))
         }
     }
 }
@@ -381,19 +302,11 @@ pub async fn delete(
     }
     let owner = session.0.admin.tenant;
     match app.write(move |tx| roles::delete(tx, owner, id)).await {
-        Ok(role) => Ok(Ok(Flash::new(
-            Redirect::to(list_href(tenant)),
-            NOTICE,
-            format!("Role “{}” deleted.", role.name),
-        ))),
-        Err(Error::Conflict(m)) => Ok(Err((
-            Status::Conflict,
-            render_list(&session, app, None, Some(m), None).await?,
-        ))),
-        Err(Error::Invalid(m)) => Ok(Err((
-            Status::BadRequest,
-            render_list(&session, app, None, Some(m), None).await?,
-        ))),
+        Ok(role) => {
+            Ok(Ok(Flash::new(Redirect::to(list_href(tenant)), NOTICE, format!("Role “{}” deleted.", role.name))))
+        }
+        Err(Error::Conflict(m)) => Ok(Err((Status::Conflict, render_list(&session, app, None, Some(m), None).await?))),
+        Err(Error::Invalid(m)) => Ok(Err((Status::BadRequest, render_list(&session, app, None, Some(m), None).await?))),
         Err(e) => Err(e.into()),
     }
 }

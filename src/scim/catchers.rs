@@ -10,11 +10,7 @@ use super::http::RequestLog;
 
 /// The detail a guard already noted for this request, if any.
 fn noted(req: &Request<'_>) -> Option<String> {
-    req.local_cache(RequestLog::default)
-        .inner
-        .lock()
-        .ok()
-        .and_then(|l| l.error.clone())
+    req.local_cache(RequestLog::default).inner.lock().ok().and_then(|l| l.error.clone())
 }
 
 fn error(status: Status, req: &Request<'_>, fallback: &str) -> ScimError {

@@ -5,22 +5,18 @@ use rocket::http::Status;
 use rocket::{get, State};
 use serde_json::{json, Value};
 
+use super::base_url;
 use super::error::{ScimError, ScimResult};
 use super::http::{ScimClient, ScimResponse};
 use super::query::MAX_RESULTS;
 use super::render::list_response;
 use super::schema::{self, schema_json};
-use super::base_url;
 use crate::app::App;
 
 /// Discovery lists take no filter (RFC 7644 §4: 403 when one is sent).
 fn no_filter(filter: Option<&str>) -> ScimResult<()> {
     match filter {
-        Some(_) => Err(ScimError::new(
-            Status::Forbidden,
-            None,
-            "discovery endpoints do not support filtering",
-        )),
+        Some(_) => Err(ScimError::new(Status::Forbidden, None, "discovery endpoints do not support filtering")),
         None => Ok(()),
     }
 }
@@ -51,7 +47,12 @@ pub fn service_provider_config(base: &str) -> Value {
 
 fn resource_type(id: &str, base: &str) -> Option<Value> {
     let (endpoint, schema_id, description, extensions) = match id {
-        "User" => ("/Users", schema::USER, "User account", vec![json!({"schema": schema::ENTERPRISE_USER, "required": false})]),
+        "User" => (
+            "/Users",
+            schema::USER,
+            "User account",
+            vec![json!({"schema": schema::ENTERPRISE_USER, "required": false})],
+        ),
         "Group" => ("/Groups", schema::GROUP, "Group", vec![]),
         _ => return None,
     };
@@ -76,7 +77,12 @@ pub fn get_service_provider_config(tenant: &str, _client: ScimClient, app: &Stat
 }
 
 #[get("/<tenant>/Schemas?<filter>")]
-pub fn list_schemas(tenant: &str, _client: ScimClient, app: &State<App>, filter: Option<&str>) -> ScimResult<ScimResponse> {
+pub fn list_schemas(
+    tenant: &str,
+    _client: ScimClient,
+    app: &State<App>,
+    filter: Option<&str>,
+) -> ScimResult<ScimResponse> {
     no_filter(filter)?;
     let base = base_url(app, tenant);
     let all: Vec<Value> = schema::ALL.iter().map(|s| schema_json(s, &base)).collect();
@@ -90,7 +96,12 @@ pub fn get_schema(tenant: &str, id: &str, _client: ScimClient, app: &State<App>)
 }
 
 #[get("/<tenant>/ResourceTypes?<filter>")]
-pub fn list_resource_types(tenant: &str, _client: ScimClient, app: &State<App>, filter: Option<&str>) -> ScimResult<ScimResponse> {
+pub fn list_resource_types(
+    tenant: &str,
+    _client: ScimClient,
+    app: &State<App>,
+    filter: Option<&str>,
+) -> ScimResult<ScimResponse> {
     no_filter(filter)?;
     let base = base_url(app, tenant);
     let all: Vec<Value> = ["User", "Group"].iter().filter_map(|id| resource_type(id, &base)).collect();

@@ -19,11 +19,7 @@ pub struct ScimError {
 
 impl ScimError {
     pub fn new(status: Status, scim_type: Option<&'static str>, detail: impl Into<String>) -> Self {
-        ScimError {
-            status,
-            scim_type,
-            detail: detail.into(),
-        }
+        ScimError { status, scim_type, detail: detail.into() }
     }
     fn bad(scim_type: &'static str, detail: impl Into<String>) -> Self {
         Self::new(Status::BadRequest, Some(scim_type), detail)
@@ -56,11 +52,7 @@ impl ScimError {
         Self::new(Status::Unauthorized, None, detail)
     }
     pub fn internal() -> Self {
-        Self::new(
-            Status::InternalServerError,
-            None,
-            "the server could not complete the request; it has been logged",
-        )
+        Self::new(Status::InternalServerError, None, "the server could not complete the request; it has been logged")
     }
 
     /// The JSON body.

@@ -78,11 +78,7 @@ pub struct Limits {
     pub max_terms: usize,
 }
 
-pub const DEFAULT_LIMITS: Limits = Limits {
-    max_len: 4096,
-    max_depth: 16,
-    max_terms: 64,
-};
+pub const DEFAULT_LIMITS: Limits = Limits { max_len: 4096, max_depth: 16, max_terms: 64 };
 
 pub fn parse_filter(input: &str) -> Result<Filter, FilterError> {
     parse_filter_with(input, &DEFAULT_LIMITS)
@@ -99,11 +95,7 @@ pub fn parse_filter_with(input: &str, limits: &Limits) -> Result<Filter, FilterE
 pub fn parse_path(input: &str) -> Result<PatchPath, FilterError> {
     let mut p = Parser::new(input, &DEFAULT_LIMITS)?;
     let attr = p.attr_path()?;
-    let mut path = PatchPath {
-        attr,
-        filter: None,
-        sub_attr: None,
-    };
+    let mut path = PatchPath { attr, filter: None, sub_attr: None };
     if p.peek().tok == Tok::LBracket {
         let (filter, sub_attr) = p.bracket(&path.attr)?;
         path.filter = Some(filter);
@@ -209,10 +201,7 @@ fn lex(input: &str) -> Result<Vec<Token>, FilterError> {
         };
         out.push(Token { tok, pos: start });
     }
-    out.push(Token {
-        tok: Tok::End,
-        pos: cs.len(),
-    });
+    out.push(Token { tok: Tok::End, pos: cs.len() });
     Ok(out)
 }
 
@@ -249,11 +238,7 @@ fn split_attr_path(s: &str, pos: usize) -> Result<AttrPath, FilterError> {
     if sub_attr.is_some_and(|b| !valid_name(b)) {
         return bad("expected a sub-attribute name after \".\"");
     }
-    Ok(AttrPath {
-        urn,
-        attr: attr.to_string(),
-        sub_attr: sub_attr.map(str::to_string),
-    })
+    Ok(AttrPath { urn, attr: attr.to_string(), sub_attr: sub_attr.map(str::to_string) })
 }
 
 // ---------------------------------------------------------------- parser
@@ -269,19 +254,9 @@ struct Parser<'a> {
 impl<'a> Parser<'a> {
     fn new(input: &str, limits: &'a Limits) -> Result<Self, FilterError> {
         if input.len() > limits.max_len {
-            return err(format!(
-                "input is {} bytes, longer than the limit of {}",
-                input.len(),
-                limits.max_len
-            ));
+            return err(format!("input is {} bytes, longer than the limit of {}", input.len(), limits.max_len));
         }
-        Ok(Parser {
-            toks: lex(input)?,
-            i: 0,
-            depth: 0,
-            terms: 0,
-            limits,
-        })
+        Ok(Parser { toks: lex(input)?, i: 0, depth: 0, terms: 0, limits })
     }
 
     fn peek(&self) -> &Token {
@@ -302,11 +277,7 @@ impl<'a> Parser<'a> {
 
     fn unexpected<T>(&self, expected: &str) -> Result<T, FilterError> {
         let t = self.peek();
-        err(format!(
-            "expected {expected} at {}, found {}",
-            t.pos,
-            describe(&t.tok)
-        ))
+        err(format!("expected {expected} at {}, found {}", t.pos, describe(&t.tok)))
     }
 
     fn expect(&mut self, tok: Tok, expected: &str) -> Result<(), FilterError> {
@@ -328,11 +299,7 @@ impl<'a> Parser<'a> {
     fn enter(&mut self) -> Result<(), FilterError> {
         self.depth += 1;
         if self.depth > self.limits.max_depth {
-            return err(format!(
-                "nesting deeper than {} at {}",
-                self.limits.max_depth,
-                self.peek().pos
-            ));
+            return err(format!("nesting deeper than {} at {}", self.limits.max_depth, self.peek().pos));
         }
         Ok(())
     }
@@ -340,10 +307,7 @@ impl<'a> Parser<'a> {
     fn count_term(&mut self, pos: usize) -> Result<(), FilterError> {
         self.terms += 1;
         if self.terms > self.limits.max_terms {
-            return err(format!(
-                "more than {} filter terms at {pos}",
-                self.limits.max_terms
-            ));
+            return err(format!("more than {} filter terms at {pos}", self.limits.max_terms));
         }
         Ok(())
     }
@@ -413,11 +377,7 @@ impl<'a> Parser<'a> {
         let (mut inner, sub_attr) = self.bracket(&path)?;
         // Entra sends `emails[type eq "work"].value eq "x"`; fold the trailing test into the element filter.
         if let Some(sub) = sub_attr {
-            let rel = AttrPath {
-                urn: None,
-                attr: sub,
-                sub_attr: None,
-            };
+            let rel = AttrPath { urn: None, attr: sub, sub_attr: None };
             inner = Filter::And(Box::new(inner), Box::new(self.comparison(rel)?));
         }
         Ok(Filter::ValuePath(path, Box::new(inner)))
@@ -426,8 +386,7 @@ impl<'a> Parser<'a> {
     /// Parses `"[" valFilter "]" [ "." subAttr ]` after `path`.
     fn bracket(&mut self, path: &AttrPath) -> Result<(Filter, Option<String>), FilterError> {
         if path.sub_attr.is_some() {
-            return self
-                .unexpected("end of attribute path (a sub-attribute cannot have a value filter)");
+            return self.unexpected("end of attribute path (a sub-attribute cannot have a value filter)");
         }
         self.enter()?;
         self.next();
@@ -468,11 +427,7 @@ impl<'a> Parser<'a> {
             Tok::Word(w) if w.eq_ignore_ascii_case("true") => CompValue::Bool(true),
             Tok::Word(w) if w.eq_ignore_ascii_case("false") => CompValue::Bool(false),
             Tok::Word(w) if w.eq_ignore_ascii_case("null") => CompValue::Null,
-            _ => {
-                return self.unexpected(&format!(
-                    "a JSON value (string, number, true, false or null) after \"{op}\""
-                ))
-            }
+            _ => return self.unexpected(&format!("a JSON value (string, number, true, false or null) after \"{op}\"")),
         };
         self.next();
         Ok(Filter::Compare(path, op, value))
@@ -660,11 +615,7 @@ mod tests {
         for (input, _) in valid_table() {
             let f = parse_filter(&input).unwrap();
             let shown = f.to_string();
-            assert_eq!(
-                parse_filter(&shown),
-                Ok(f),
-                "input: {input}, shown: {shown}"
-            );
+            assert_eq!(parse_filter(&shown), Ok(f), "input: {input}, shown: {shown}");
         }
     }
 
@@ -696,19 +647,9 @@ mod tests {
         }
         assert!(parse_filter(&nested(16)).is_ok());
         assert!(parse_filter(&terms(64)).is_ok());
-        let tight = Limits {
-            max_len: 16,
-            max_depth: 0,
-            max_terms: 1,
-        };
+        let tight = Limits { max_len: 16, max_depth: 0, max_terms: 1 };
         assert!(parse_filter_with("a pr", &tight).is_ok());
-        for c in [
-            "(a pr)",
-            "x[a pr]",
-            "not(a pr)",
-            "a pr or b pr",
-            "abcdefghijklmnop pr",
-        ] {
+        for c in ["(a pr)", "x[a pr]", "not(a pr)", "a pr or b pr", "abcdefghijklmnop pr"] {
             assert!(parse_filter_with(c, &tight).is_err(), "{c}");
         }
     }
@@ -717,17 +658,10 @@ mod tests {
     fn error_messages_say_what_and_where() {
         let msg = |input: &str| parse_filter(input).unwrap_err().to_string();
         let m = msg("userName bjensen");
-        assert!(
-            m.contains(r#"expected a comparison operator after "userName" at 9"#),
-            "{m}"
-        );
+        assert!(m.contains(r#"expected a comparison operator after "userName" at 9"#), "{m}");
         // Offsets count characters, not bytes.
         assert!(msg(r#"a eq "é" )"#).contains("at 9"));
-        assert!(
-            msg(r#"a eq "éé" x"#).contains("at 10"),
-            "{}",
-            msg(r#"a eq "éé" x"#)
-        );
+        assert!(msg(r#"a eq "éé" x"#).contains("at 10"), "{}", msg(r#"a eq "éé" x"#));
         assert!(msg("").contains("at 0"));
     }
 
@@ -764,15 +698,9 @@ mod tests {
     #[test]
     fn attr_paths() {
         let a = ap(&format!("{ENT}:employeeNumber"));
-        assert_eq!(
-            (a.urn.as_deref(), a.attr.as_str()),
-            (Some(ENT), "employeeNumber")
-        );
+        assert_eq!((a.urn.as_deref(), a.attr.as_str()), (Some(ENT), "employeeNumber"));
         let a = ap("name.givenName");
-        assert_eq!(
-            (a.attr.as_str(), a.sub_attr.as_deref()),
-            ("name", Some("givenName"))
-        );
+        assert_eq!((a.attr.as_str(), a.sub_attr.as_deref()), ("name", Some("givenName")));
         assert_eq!(ap("URN:x:y.z").to_string(), "URN:x:y.z");
         for bad in ["", "a b", "a[", "a.b.c", "1a", "x:y", "a pr", "$refs"] {
             assert!(parse_attr_path(bad).is_err(), "should fail: {bad}");
@@ -806,9 +734,7 @@ mod tests {
             for _ in 0..rng() % if n % 2 == 0 { 16 } else { 3 } {
                 let r = rng();
                 let token = match r % 16 {
-                    0 => char::from_u32((r >> 8) as u32 % 0x800)
-                        .unwrap_or('?')
-                        .to_string(),
+                    0 => char::from_u32((r >> 8) as u32 % 0x800).unwrap_or('?').to_string(),
                     _ => ALPHABET[(r >> 8) as usize % ALPHABET.len()].to_string() + " ",
                 };
                 let mut at = (r >> 32) as usize % (input.len() + 1);

@@ -12,11 +12,7 @@ const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 // ------------------------------------------------------------ constructors
 
 fn path(urn: Option<&str>, attr: &str, sub: Option<&str>) -> AttrPath {
-    AttrPath {
-        urn: urn.map(str::to_string),
-        attr: attr.to_string(),
-        sub_attr: sub.map(str::to_string),
-    }
+    AttrPath { urn: urn.map(str::to_string), attr: attr.to_string(), sub_attr: sub.map(str::to_string) }
 }
 
 /// `a` or `a.b`, without a URN (built by hand, not by the parser under test).
@@ -74,30 +70,15 @@ fn check_table(table: Vec<(String, Filter)>) {
 
 #[test]
 fn every_comparison_operator_in_any_case() {
-    let ops = [
-        ("eq", Eq),
-        ("ne", Ne),
-        ("co", Co),
-        ("sw", Sw),
-        ("ew", Ew),
-        ("gt", Gt),
-        ("lt", Lt),
-        ("ge", Ge),
-        ("le", Le),
-    ];
+    let ops =
+        [("eq", Eq), ("ne", Ne), ("co", Co), ("sw", Sw), ("ew", Ew), ("gt", Gt), ("lt", Lt), ("ge", Ge), ("le", Le)];
     let mut table = Vec::new();
     for (name, op) in ops {
         let upper = name.to_ascii_uppercase();
-        let mixed: String = name
-            .chars()
-            .enumerate()
-            .map(|(i, c)| if i == 0 { c.to_ascii_uppercase() } else { c })
-            .collect();
+        let mixed: String =
+            name.chars().enumerate().map(|(i, c)| if i == 0 { c.to_ascii_uppercase() } else { c }).collect();
         for spelling in [name.to_string(), upper, mixed] {
-            table.push((
-                format!(r#"userName {spelling} "bjensen""#),
-                cmp(p("userName"), op, str_("bjensen")),
-            ));
+            table.push((format!(r#"userName {spelling} "bjensen""#), cmp(p("userName"), op, str_("bjensen"))));
             table.push((format!("x {spelling} 7"), cmp(p("x"), op, int(7))));
         }
         // The operator's Display is its lower-case name.
@@ -203,18 +184,12 @@ fn dates_are_strings() {
     let mut table = Vec::new();
     for ts in stamps {
         for (name, op) in [("gt", Gt), ("ge", Ge), ("lt", Lt), ("le", Le), ("eq", Eq)] {
-            table.push((
-                format!(r#"meta.lastModified {name} "{ts}""#),
-                cmp(p("meta.lastModified"), op, str_(ts)),
-            ));
+            table.push((format!(r#"meta.lastModified {name} "{ts}""#), cmp(p("meta.lastModified"), op, str_(ts))));
         }
     }
     check_table(table);
     // An unquoted date is not a value.
-    for bad in [
-        "meta.created gt 2011-05-13T04:42:34Z",
-        "meta.created gt 2011-05-13",
-    ] {
+    for bad in ["meta.created gt 2011-05-13T04:42:34Z", "meta.created gt 2011-05-13"] {
         assert!(parse_filter(bad).is_err(), "should fail: {bad}");
     }
 }
@@ -258,10 +233,7 @@ fn parse_attr_path_table() {
         ("members.$ref", path(None, "members", Some("$ref"))),
         ("$ref", path(None, "$ref", None)),
         ("meta.version", path(None, "meta", Some("version"))),
-        (
-            "urn:ietf:params:scim:schemas:core:2.0:User:userName",
-            path(Some(CORE), "userName", None),
-        ),
+        ("urn:ietf:params:scim:schemas:core:2.0:User:userName", path(Some(CORE), "userName", None)),
         (
             "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value",
             path(Some(ENT), "manager", Some("value")),
@@ -269,27 +241,12 @@ fn parse_attr_path_table() {
         ("URN:a:b:attr", path(Some("URN:a:b"), "attr", None)),
         // A bare URN parses as a path whose last segment is the attribute:
         // callers (paths::resolve_str) check for whole-schema URNs first.
-        (
-            ENT,
-            path(
-                Some("urn:ietf:params:scim:schemas:extension:enterprise:2.0"),
-                "User",
-                None,
-            ),
-        ),
+        (ENT, path(Some("urn:ietf:params:scim:schemas:extension:enterprise:2.0"), "User", None)),
     ];
     for (input, expected) in table {
-        assert_eq!(
-            parse_attr_path(input),
-            Ok(expected.clone()),
-            "input: {input}"
-        );
+        assert_eq!(parse_attr_path(input), Ok(expected.clone()), "input: {input}");
         // Display gives back the canonical text, which parses to the same path.
-        assert_eq!(
-            parse_attr_path(&expected.to_string()),
-            Ok(expected),
-            "input: {input}"
-        );
+        assert_eq!(parse_attr_path(&expected.to_string()), Ok(expected), "input: {input}");
     }
     let bad = [
         "",
@@ -610,16 +567,11 @@ fn error_messages_give_character_offsets() {
     ];
     for (input, at) in table {
         let message = parse_filter(input).unwrap_err().to_string();
-        assert!(
-            message.contains(&format!("at {at}")),
-            "{input:?}: {message}"
-        );
+        assert!(message.contains(&format!("at {at}")), "{input:?}: {message}");
     }
     let m = parse_filter("userName bjensen").unwrap_err().to_string();
     assert!(m.contains("comparison operator"), "{m}");
-    let m = parse_filter(r#"userName eq "x" garbage"#)
-        .unwrap_err()
-        .to_string();
+    let m = parse_filter(r#"userName eq "x" garbage"#).unwrap_err().to_string();
     assert!(m.contains("\"garbage\""), "{m}");
 }
 
@@ -678,22 +630,9 @@ fn depth_limit() {
     let siblings = vec!["(a pr)"; 60].join(" or ");
     assert!(parse_filter(&siblings).is_ok());
     // Pathological nesting fails fast instead of overflowing the stack.
-    for input in [
-        "(".repeat(200_000),
-        nested(1_000),
-        nots(1_000),
-        "not (".repeat(1_000),
-    ] {
+    for input in ["(".repeat(200_000), nested(1_000), nots(1_000), "not (".repeat(1_000)] {
         assert!(parse_filter(&input).is_err());
-        assert!(parse_filter_with(
-            &input,
-            &Limits {
-                max_len: usize::MAX,
-                max_depth: 16,
-                max_terms: 64
-            }
-        )
-        .is_err());
+        assert!(parse_filter_with(&input, &Limits { max_len: usize::MAX, max_depth: 16, max_terms: 64 }).is_err());
     }
 }
 
@@ -703,9 +642,7 @@ fn term_limit() {
     assert_eq!(max, 64);
     for joiner in [" and ", " or "] {
         assert!(parse_filter(&terms(max, joiner)).is_ok(), "{joiner}");
-        let e = parse_filter(&terms(max + 1, joiner))
-            .unwrap_err()
-            .to_string();
+        let e = parse_filter(&terms(max + 1, joiner)).unwrap_err().to_string();
         assert!(e.contains("more than 64 filter terms"), "{e}");
     }
     // Terms inside value paths count as well.
@@ -721,11 +658,7 @@ fn term_limit() {
 
 #[test]
 fn custom_limits() {
-    let tight = Limits {
-        max_len: 20,
-        max_depth: 1,
-        max_terms: 2,
-    };
+    let tight = Limits { max_len: 20, max_depth: 1, max_terms: 2 };
     let table = [
         ("a pr", true),
         ("a pr and b pr", true),
@@ -741,11 +674,7 @@ fn custom_limits() {
     for (input, valid) in table {
         assert_eq!(parse_filter_with(input, &tight).is_ok(), valid, "{input}");
     }
-    let zero = Limits {
-        max_len: 0,
-        max_depth: 0,
-        max_terms: 0,
-    };
+    let zero = Limits { max_len: 0, max_depth: 0, max_terms: 0 };
     assert!(parse_filter_with("", &zero).is_err());
     assert!(parse_filter_with("a pr", &zero).is_err());
 }

@@ -20,7 +20,13 @@ use crate::domain::groups::{self, Group};
 use crate::domain::{Page, TenantId};
 
 /// Renders groups, loading members only when `with_members`.
-pub fn render(conn: &Connection, page: &[Group], projection: &Projection, with_members: bool, base: &str) -> ScimResult<Vec<Value>> {
+pub fn render(
+    conn: &Connection,
+    page: &[Group],
+    projection: &Projection,
+    with_members: bool,
+    base: &str,
+) -> ScimResult<Vec<Value>> {
     let members = if with_members {
         let ids: Vec<i64> = page.iter().map(|g| g.row_id).collect();
         Some(groups::members_of(conn, &ids)?)
@@ -55,11 +61,13 @@ fn skipped_note(skipped: &[String]) -> String {
         return String::new();
     }
     let shown: Vec<&str> = skipped.iter().take(3).map(String::as_str).collect();
-    format!("; ignored {} that {} not a user of this tenant ({}{})",
+    format!(
+        "; ignored {} that {} not a user of this tenant ({}{})",
         plural(skipped.len(), "member id"),
         if skipped.len() == 1 { "is" } else { "are" },
         shown.join(", "),
-        if skipped.len() > 3 { ", …" } else { "" })
+        if skipped.len() > 3 { ", …" } else { "" }
+    )
 }
 
 #[get("/<tenant>/Groups?<params..>")]
@@ -71,14 +79,27 @@ pub async fn list(tenant: &str, client: ScimClient, app: &State<App>, params: Li
 }
 
 #[post("/<tenant>/Groups/.search", data = "<data>")]
-pub async fn search_post(tenant: &str, client: ScimClient, app: &State<App>, ct: Option<&ContentType>, data: Data<'_>) -> ScimResult<ScimResponse> {
+pub async fn search_post(
+    tenant: &str,
+    client: ScimClient,
+    app: &State<App>,
+    ct: Option<&ContentType>,
+    data: Data<'_>,
+) -> ScimResult<ScimResponse> {
     let body = read_json(ct, data, app.config.max_body_bytes).await?;
     let params = ListParams::from_search_request(&body)?;
     list(tenant, client, app, params).await
 }
 
 #[get("/<tenant>/Groups/<id>?<p..>")]
-pub async fn get(tenant: &str, id: &str, client: ScimClient, app: &State<App>, p: ProjectionParams, pre: Preconditions) -> ScimResult<ScimResponse> {
+pub async fn get(
+    tenant: &str,
+    id: &str,
+    client: ScimClient,
+    app: &State<App>,
+    p: ProjectionParams,
+    pre: Preconditions,
+) -> ScimResult<ScimResponse> {
     let base = base_url(app, tenant);
     let id = id.to_string();
     let projection = p.projection(Kind::Group);
@@ -95,18 +116,20 @@ pub async fn get(tenant: &str, id: &str, client: ScimClient, app: &State<App>, p
         })
         .await?;
     match body {
-        None => Ok(ScimResponse {
-            status: Status::NotModified,
-            body: None,
-            etag: Some(etag(version)),
-            location: None,
-        }),
+        None => Ok(ScimResponse { status: Status::NotModified, body: None, etag: Some(etag(version)), location: None }),
         Some(body) => Ok(ScimResponse::resource(Status::Ok, body)),
     }
 }
 
 #[post("/<tenant>/Groups?<p..>", data = "<data>")]
-pub async fn create(tenant: &str, client: ScimClient, app: &State<App>, p: ProjectionParams, ct: Option<&ContentType>, data: Data<'_>) -> ScimResult<ScimResponse> {
+pub async fn create(
+    tenant: &str,
+    client: ScimClient,
+    app: &State<App>,
+    p: ProjectionParams,
+    ct: Option<&ContentType>,
+    data: Data<'_>,
+) -> ScimResult<ScimResponse> {
     let body = read_json(ct, data, app.config.max_body_bytes).await?;
     check_schemas(Kind::Group, &body)?;
     let (data, members) = group_data(normalize(Kind::Group, &body)?);
@@ -132,7 +155,16 @@ pub async fn create(tenant: &str, client: ScimClient, app: &State<App>, p: Proje
 
 #[put("/<tenant>/Groups/<id>?<p..>", data = "<data>")]
 #[allow(clippy::too_many_arguments)]
-pub async fn replace(tenant: &str, id: &str, client: ScimClient, app: &State<App>, p: ProjectionParams, pre: Preconditions, ct: Option<&ContentType>, data: Data<'_>) -> ScimResult<ScimResponse> {
+pub async fn replace(
+    tenant: &str,
+    id: &str,
+    client: ScimClient,
+    app: &State<App>,
+    p: ProjectionParams,
+    pre: Preconditions,
+    ct: Option<&ContentType>,
+    data: Data<'_>,
+) -> ScimResult<ScimResponse> {
     let body = read_json(ct, data, app.config.max_body_bytes).await?;
     check_schemas(Kind::Group, &body)?;
     let (data, members) = group_data(normalize(Kind::Group, &body)?);
@@ -170,7 +202,12 @@ struct MemberDelta {
     skipped: Vec<String>,
 }
 
-fn apply_member_changes(tx: &Connection, tenant: TenantId, group: &Group, changes: Vec<MemberChange>) -> ScimResult<MemberDelta> {
+fn apply_member_changes(
+    tx: &Connection,
+    tenant: TenantId,
+    group: &Group,
+    changes: Vec<MemberChange>,
+) -> ScimResult<MemberDelta> {
     let mut delta = MemberDelta::default();
     for change in changes {
         match change {
@@ -209,7 +246,16 @@ pub const PATCH_ECHO_MEMBERS: i64 = 1_000;
 /// Deciding costs at most 1,001 index reads, whatever the group's size.
 #[patch("/<tenant>/Groups/<id>?<p..>", data = "<data>")]
 #[allow(clippy::too_many_arguments)]
-pub async fn modify(tenant: &str, id: &str, client: ScimClient, app: &State<App>, p: ProjectionParams, pre: Preconditions, ct: Option<&ContentType>, data: Data<'_>) -> ScimResult<ScimResponse> {
+pub async fn modify(
+    tenant: &str,
+    id: &str,
+    client: ScimClient,
+    app: &State<App>,
+    p: ProjectionParams,
+    pre: Preconditions,
+    ct: Option<&ContentType>,
+    data: Data<'_>,
+) -> ScimResult<ScimResponse> {
     let body = read_json(ct, data, app.config.max_body_bytes).await?;
     let ops = parse_request(&body)?;
     let base = base_url(app, tenant);
@@ -251,21 +297,32 @@ pub async fn modify(tenant: &str, id: &str, client: ScimClient, app: &State<App>
         .await?;
     Ok(match body {
         (_, Some(body)) => ScimResponse::resource(Status::Ok, body),
-        (version, None) => ScimResponse {
-            status: Status::NoContent,
-            body: None,
-            etag: Some(etag(version)),
-            location: None,
-        },
+        (version, None) => {
+            ScimResponse { status: Status::NoContent, body: None, etag: Some(etag(version)), location: None }
+        }
     })
 }
 
 #[delete("/<_tenant>/Groups/<id>")]
-pub async fn remove(_tenant: &str, id: &str, client: ScimClient, app: &State<App>, pre: Preconditions) -> ScimResult<ScimResponse> {
+pub async fn remove(
+    _tenant: &str,
+    id: &str,
+    client: ScimClient,
+    app: &State<App>,
+    pre: Preconditions,
+) -> ScimResult<ScimResponse> {
     let id = id.to_string();
     app.write(move |tx| {
         let group = groups::delete(tx, client.tenant, &id, pre.expected_version())?;
-        log_write(tx, &client, Method::Delete, Kind::Group, &group.id, 204, format!("deleted group {}", group.display_name))?;
+        log_write(
+            tx,
+            &client,
+            Method::Delete,
+            Kind::Group,
+            &group.id,
+            204,
+            format!("deleted group {}", group.display_name),
+        )?;
         Ok::<_, ScimError>(())
     })
     .await?;

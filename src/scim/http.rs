@@ -68,9 +68,7 @@ impl<'r> FromRequest<'r> for ScimClient {
             _ if header.is_empty() => return unauthorized(req, "an Authorization: Bearer <token> header is required"),
             _ => return unauthorized(req, "the Authorization header must be \"Bearer <token>\""),
         };
-        let owner = app
-            .read(move |tx| api_keys::authenticate(tx, &token))
-            .await;
+        let owner = app.read(move |tx| api_keys::authenticate(tx, &token)).await;
         match owner {
             Ok(Some(owner)) if owner.tenant_slug == slug => {
                 if let Some(limiter) = &app.scim_limiter {
@@ -99,10 +97,7 @@ impl<'r> FromRequest<'r> for ScimClient {
                     l.tenant = Some(owner.tenant);
                     l.token_label = Some(owner.label.clone());
                 });
-                Outcome::Success(ScimClient {
-                    tenant: owner.tenant,
-                    token_label: owner.label,
-                })
+                Outcome::Success(ScimClient { tenant: owner.tenant, token_label: owner.label })
             }
             // A token of another tenant gets the same answer as a wrong one.
             Ok(_) => unauthorized(req, "the bearer token is not valid for this tenant (unknown, revoked or expired)"),
@@ -127,10 +122,7 @@ impl<'r> FromRequest<'r> for Preconditions {
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
         let h = |name: &str| req.headers().get_one(name).map(str::to_string);
-        Outcome::Success(Preconditions {
-            if_match: h("If-Match"),
-            if_none_match: h("If-None-Match"),
-        })
+        Outcome::Success(Preconditions { if_match: h("If-Match"), if_none_match: h("If-None-Match") })
     }
 }
 
@@ -178,11 +170,7 @@ pub async fn read_json(req_type: Option<&ContentType>, data: Data<'_>, limit: u6
         .await
         .map_err(|e| ScimError::invalid_syntax(format!("could not read the body: {e}")))?;
     if !bytes.is_complete() {
-        return Err(ScimError::new(
-            Status::PayloadTooLarge,
-            None,
-            format!("the body is larger than {limit} bytes"),
-        ));
+        return Err(ScimError::new(Status::PayloadTooLarge, None, format!("the body is larger than {limit} bytes")));
     }
     let value: Value = super::strict_json::from_slice(&bytes)
         .map_err(|e| ScimError::invalid_syntax(format!("the body is not valid JSON: {e}")))?;
@@ -203,33 +191,17 @@ pub struct ScimResponse {
 
 impl ScimResponse {
     pub fn ok(body: Value) -> Self {
-        ScimResponse {
-            status: Status::Ok,
-            body: Some(body),
-            etag: None,
-            location: None,
-        }
+        ScimResponse { status: Status::Ok, body: Some(body), etag: None, location: None }
     }
     pub fn no_content() -> Self {
-        ScimResponse {
-            status: Status::NoContent,
-            body: None,
-            etag: None,
-            location: None,
-        }
+        ScimResponse { status: Status::NoContent, body: None, etag: None, location: None }
     }
     /// A single resource: its ETag header is its meta.version.
     pub fn resource(status: Status, body: Value) -> Self {
         let etag = body["meta"]["version"].as_str().map(str::to_string);
-        let location = (status == Status::Created)
-            .then(|| body["meta"]["location"].as_str().map(str::to_string))
-            .flatten();
-        ScimResponse {
-            status,
-            body: Some(body),
-            etag,
-            location,
-        }
+        let location =
+            (status == Status::Created).then(|| body["meta"]["location"].as_str().map(str::to_string)).flatten();
+        ScimResponse { status, body: Some(body), etag, location }
     }
 }
 
@@ -239,8 +211,7 @@ impl<'r> Responder<'r, 'static> for ScimResponse {
         res.status(self.status);
         if let Some(body) = self.body {
             let text = body.to_string();
-            res.header(ContentType::new("application", "scim+json"))
-                .sized_body(text.len(), std::io::Cursor::new(text));
+            res.header(ContentType::new("application", "scim+json")).sized_body(text.len(), std::io::Cursor::new(text));
         }
         if let Some(etag) = self.etag {
             res.header(Header::new("ETag", etag));

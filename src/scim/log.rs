@@ -47,10 +47,7 @@ fn split_path(path: &str) -> Option<(&str, &str)> {
 #[rocket::async_trait]
 impl Fairing for FailureLog {
     fn info(&self) -> Info {
-        Info {
-            name: "SCIM failure log",
-            kind: FairingKind::Response,
-        }
+        Info { name: "SCIM failure log", kind: FairingKind::Response }
     }
 
     async fn on_response<'r>(&self, req: &'r Request<'_>, res: &mut Response<'r>) {
@@ -64,12 +61,7 @@ impl Fairing for FailureLog {
             return;
         }
         let Some(app) = req.rocket().state::<App>() else { return };
-        let facts = req
-            .local_cache(RequestLog::default)
-            .inner
-            .lock()
-            .map(|l| l.clone())
-            .unwrap_or_default();
+        let facts = req.local_cache(RequestLog::default).inner.lock().map(|l| l.clone()).unwrap_or_default();
 
         let mut segments = below.split('/').filter(|s| !s.is_empty());
         let resource_type = match segments.next() {
@@ -81,9 +73,7 @@ impl Fairing for FailureLog {
             req.method().as_str(),
             &format!("/{below}"),
             res.status().code,
-            facts
-                .error
-                .unwrap_or_else(|| res.status().reason().unwrap_or("failed").to_string()),
+            facts.error.unwrap_or_else(|| res.status().reason().unwrap_or("failed").to_string()),
         );
         entry.token_label = facts.token_label;
         entry.resource_type = resource_type.map(str::to_string);

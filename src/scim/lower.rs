@@ -89,28 +89,17 @@ fn term(kind: Kind, path: &AttrPath, op: Option<(CompareOp, &CompValue)>) -> Sci
         },
         Target::Attr { schema, attr, sub } => {
             if attr.is_multi_complex() {
-                let (collection, attr) = collection(
-                    kind,
-                    &AttrPath {
-                        sub_attr: None,
-                        ..path.clone()
-                    },
-                )?;
+                let (collection, attr) = collection(kind, &AttrPath { sub_attr: None, ..path.clone() })?;
                 // `emails co "x"` means `emails.value co "x"`; `emails pr` means "has any".
                 let field = match sub {
                     Some(s) => s,
-                    None if op.is_none() => {
-                        return Ok(Filter::Any(collection, Box::new(Filter::Const(true))))
-                    }
+                    None if op.is_none() => return Ok(Filter::Any(collection, Box::new(Filter::Const(true)))),
                     None => attr
                         .sub_attr("value")
                         .ok_or_else(|| invalid(format!("{} has no value to compare", attr.name)))?,
                 };
                 let inner = compare(
-                    Operand::Field {
-                        name: field.name.to_string(),
-                        kind: value_kind(field),
-                    },
+                    Operand::Field { name: field.name.to_string(), kind: value_kind(field) },
                     value_kind(field),
                     op,
                 )?;
@@ -131,10 +120,7 @@ fn term(kind: Kind, path: &AttrPath, op: Option<(CompareOp, &CompValue)>) -> Sci
                         _ => sub,
                     };
                     let leaf = sub.unwrap_or(attr);
-                    Ok(Operand::Json {
-                        path: json_path_of(schema, attr, sub),
-                        kind: value_kind(leaf),
-                    })
+                    Ok(Operand::Json { path: json_path_of(schema, attr, sub), kind: value_kind(leaf) })
                 }
                 _ => Err(invalid(format!("cannot filter on {path}"))),
             }
@@ -159,13 +145,9 @@ pub fn lower_element(attr: &'static Attribute, ast: &Ast) -> ScimResult<Filter> 
         if path.urn.is_some() || path.sub_attr.is_some() {
             return Err(invalid(format!("{path} is not a sub-attribute of {}", attr.name)));
         }
-        attr.sub_attr(&path.attr)
-            .ok_or_else(|| invalid(format!("{} has no sub-attribute {:?}", attr.name, path.attr)))
+        attr.sub_attr(&path.attr).ok_or_else(|| invalid(format!("{} has no sub-attribute {:?}", attr.name, path.attr)))
     };
-    let operand = |a: &Attribute| Operand::Field {
-        name: a.name.to_string(),
-        kind: value_kind(a),
-    };
+    let operand = |a: &Attribute| Operand::Field { name: a.name.to_string(), kind: value_kind(a) };
     Ok(match ast {
         Ast::And(a, b) => Filter::And(vec![lower_element(attr, a)?, lower_element(attr, b)?]),
         Ast::Or(a, b) => Filter::Or(vec![lower_element(attr, a)?, lower_element(attr, b)?]),
@@ -246,7 +228,9 @@ fn location(kind: Kind, op: Option<(CompareOp, &CompValue)>) -> ScimResult<Filte
         Some((CompareOp::Eq, CompValue::Str(s))) => {
             let marker = format!("/{}/", kind.endpoint());
             Ok(match s.rfind(&marker) {
-                Some(i) => Filter::Compare(Operand::Column(Column::Id), Op::Eq, Value::Text(s[i + marker.len()..].to_string())),
+                Some(i) => {
+                    Filter::Compare(Operand::Column(Column::Id), Op::Eq, Value::Text(s[i + marker.len()..].to_string()))
+                }
                 None => Filter::Const(false),
             })
         }
@@ -262,7 +246,9 @@ pub fn lower_sort(kind: Kind, path: &str, descending: bool) -> ScimResult<Sort> 
         Target::Meta(Some(MetaField::Created)) => Operand::Column(Column::Created),
         Target::Meta(Some(MetaField::LastModified)) => Operand::Column(Column::LastModified),
         Target::Meta(Some(MetaField::Version)) => Operand::Column(Column::Version),
-        Target::Attr { attr, sub, .. } if kind == Kind::User && attr.name == "emails" && sub.is_none_or(|s| s.name == "value") => {
+        Target::Attr { attr, sub, .. }
+            if kind == Kind::User && attr.name == "emails" && sub.is_none_or(|s| s.name == "value") =>
+        {
             Operand::PrimaryEmail
         }
         Target::Attr { schema, attr, sub } if !attr.multi && (attr.kind != Type::Complex || sub.is_some()) => {
@@ -271,10 +257,9 @@ pub fn lower_sort(kind: Kind, path: &str, descending: bool) -> ScimResult<Sort> 
                 ("externalId", None) => Operand::Column(Column::ExternalId),
                 ("displayName", None) if schema.id == kind.core().id => Operand::Column(Column::DisplayName),
                 ("active", None) if kind == Kind::User => Operand::Column(Column::Active),
-                _ if kind == Kind::User => Operand::Json {
-                    path: json_path_of(schema, attr, sub),
-                    kind: value_kind(sub.unwrap_or(attr)),
-                },
+                _ if kind == Kind::User => {
+                    Operand::Json { path: json_path_of(schema, attr, sub), kind: value_kind(sub.unwrap_or(attr)) }
+                }
                 _ => return Err(ScimError::invalid_value(format!("cannot sort by {path:?}"))),
             }
         }

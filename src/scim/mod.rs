@@ -47,11 +47,8 @@ pub fn log_write(
     status: u16,
     outcome: String,
 ) -> ScimResult<()> {
-    let path = if method == Method::Post {
-        format!("/{}", kind.endpoint())
-    } else {
-        format!("/{}/{id}", kind.endpoint())
-    };
+    let path =
+        if method == Method::Post { format!("/{}", kind.endpoint()) } else { format!("/{}/{id}", kind.endpoint()) };
     let mut entry = Entry::new(method.as_str(), &path, status, outcome);
     entry.token_label = Some(client.token_label.clone());
     entry.resource_type = Some(kind.name().to_string());

@@ -71,9 +71,7 @@ pub fn parse_request(body: &Map<String, Value>) -> ScimResult<Vec<Operation>> {
 }
 
 fn parse_operation(v: &Value) -> ScimResult<Operation> {
-    let obj = v
-        .as_object()
-        .ok_or_else(|| ScimError::invalid_syntax("each operation must be an object"))?;
+    let obj = v.as_object().ok_or_else(|| ScimError::invalid_syntax("each operation must be an object"))?;
     let field = |name: &str| obj.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v);
     let op = match field("op").and_then(Value::as_str).map(str::to_ascii_lowercase).as_deref() {
         Some("add") => OpKind::Add,
@@ -136,7 +134,9 @@ fn apply_pathless(
                     }
                 }
             }
-            Ok(Target::Attr { attr, sub, .. }) if attr.mutability == Mutability::ReadOnly || sub.is_some_and(|s| s.mutability == Mutability::ReadOnly) => {}
+            Ok(Target::Attr { attr, sub, .. })
+                if attr.mutability == Mutability::ReadOnly
+                    || sub.is_some_and(|s| s.mutability == Mutability::ReadOnly) => {}
             Ok(Target::Attr { .. }) => apply_path(kind, doc, op, key, Some(v), members)?,
             // id, meta, schemas and attributes this server does not have are ignored, as in POST bodies.
             Ok(_) | Err(_) => {}
@@ -171,7 +171,8 @@ fn apply_path(
             _ => Err(ScimError::invalid_value(format!("the value for {} must be an object", ext.id))),
         };
     }
-    let path = parse_path(path_text).map_err(|e| ScimError::invalid_path(format!("invalid path {path_text:?}: {e}")))?;
+    let path =
+        parse_path(path_text).map_err(|e| ScimError::invalid_path(format!("invalid path {path_text:?}: {e}")))?;
     let (schema, attr, sub) = match resolve(kind, &path.attr).map_err(ScimError::invalid_path)? {
         Target::Attr { schema, attr, sub } => (schema, attr, sub),
         // A password is accepted and not kept: nothing to change.
@@ -232,7 +233,13 @@ fn tidy(doc: &mut Map<String, Value>, schema: &Schema) {
 }
 
 /// add/replace/remove of a whole attribute.
-fn set_attr(doc: &mut Map<String, Value>, schema: &Schema, attr: &Attribute, op: OpKind, value: &Value) -> ScimResult<()> {
+fn set_attr(
+    doc: &mut Map<String, Value>,
+    schema: &Schema,
+    attr: &Attribute,
+    op: OpKind,
+    value: &Value,
+) -> ScimResult<()> {
     let Some(map) = container(doc, schema, op != OpKind::Remove) else {
         // Removing from an extension the resource does not have: nothing to do.
         return Ok(());
@@ -241,12 +248,12 @@ fn set_attr(doc: &mut Map<String, Value>, schema: &Schema, attr: &Attribute, op:
         match (attr.multi, value) {
             // Entra removes members/values by a value array: drop just those.
             (true, Value::Array(items)) if !items.is_empty() => {
-                let drop: Vec<String> = items
-                    .iter()
-                    .filter_map(|i| i.get("value").and_then(Value::as_str).map(str::to_string))
-                    .collect();
+                let drop: Vec<String> =
+                    items.iter().filter_map(|i| i.get("value").and_then(Value::as_str).map(str::to_string)).collect();
                 if let Some(Value::Array(existing)) = map.get_mut(attr.name) {
-                    existing.retain(|e| !e.get("value").and_then(Value::as_str).is_some_and(|v| drop.iter().any(|d| d == v)));
+                    existing.retain(|e| {
+                        !e.get("value").and_then(Value::as_str).is_some_and(|v| drop.iter().any(|d| d == v))
+                    });
                     if existing.is_empty() {
                         map.remove(attr.name);
                     }
@@ -506,13 +513,10 @@ fn compare(sub: &Attribute, actual: Option<&Value>, op: CompareOp, expected: &Co
             }
         }
         (Some(Value::Bool(a)), CompValue::Bool(b)) if matches!(op, CompareOp::Eq | CompareOp::Ne) => Some(a.cmp(b)),
-        (Some(Value::Number(a)), CompValue::Number(b)) => a.as_f64().zip(b.as_f64()).and_then(|(a, b)| a.partial_cmp(&b)),
-        _ => {
-            return Err(ScimError::invalid_filter(format!(
-                "cannot compare {} with {expected} using {op}",
-                sub.name
-            )))
+        (Some(Value::Number(a)), CompValue::Number(b)) => {
+            a.as_f64().zip(b.as_f64()).and_then(|(a, b)| a.partial_cmp(&b))
         }
+        _ => return Err(ScimError::invalid_filter(format!("cannot compare {} with {expected} using {op}", sub.name))),
     };
     if matches!(op, CompareOp::Co | CompareOp::Sw | CompareOp::Ew) {
         return Err(ScimError::invalid_filter(format!("{op} applies to strings only")));

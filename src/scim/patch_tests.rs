@@ -6,9 +6,7 @@
 //! objects merge recursively, `null` deletes, anything else replaces).
 
 use super::*;
-use crate::domain::filter::{
-    Filter as DomainFilter, Kind as ValueKind, Op, Operand, Value as DomainValue,
-};
+use crate::domain::filter::{Filter as DomainFilter, Kind as ValueKind, Op, Operand, Value as DomainValue};
 use serde_json::json;
 
 const CORE: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
@@ -94,10 +92,7 @@ fn check_doc_table(kind: Kind, base: &Value, table: Vec<(&str, Value, Value)>) {
             Ok((doc, changes)) => {
                 assert_eq!(doc, expected, "case {name:?}: {ops}");
                 if kind == Kind::User {
-                    assert!(
-                        changes.is_empty(),
-                        "case {name:?}: users have no member changes"
-                    );
+                    assert!(changes.is_empty(), "case {name:?}: users have no member changes");
                 }
             }
             Err(e) => panic!("case {name:?} failed: {e:?}\nops: {ops}"),
@@ -109,9 +104,9 @@ fn check_doc_table(kind: Kind, base: &Value, table: Vec<(&str, Value, Value)>) {
 fn check_error_table(kind: Kind, base: &Value, table: Vec<(&str, Value, &str)>) {
     for (name, ops, scim_type) in table {
         match run(kind, base, ops.clone()) {
-            Ok((doc, changes)) => panic!(
-                "case {name:?} should fail with {scim_type}, got {doc} / {changes:?}\nops: {ops}"
-            ),
+            Ok((doc, changes)) => {
+                panic!("case {name:?} should fail with {scim_type}, got {doc} / {changes:?}\nops: {ops}")
+            }
             Err(e) => {
                 assert_eq!(e.status.code, 400, "case {name:?}: {e:?}");
                 assert_eq!(e.scim_type, Some(scim_type), "case {name:?}: {e:?}");
@@ -123,10 +118,7 @@ fn check_error_table(kind: Kind, base: &Value, table: Vec<(&str, Value, &str)>) 
 
 fn member_value_eq(id: &str) -> DomainFilter {
     DomainFilter::Compare(
-        Operand::Field {
-            name: "value".into(),
-            kind: ValueKind::Text { case_exact: true },
-        },
+        Operand::Field { name: "value".into(), kind: ValueKind::Text { case_exact: true } },
         Op::Eq,
         DomainValue::Text(id.into()),
     )
@@ -143,84 +135,44 @@ fn parse_request_reads_operations() {
     let table = vec![
         (
             json!([{"op": "add", "path": "title", "value": "x"}]),
-            vec![Operation {
-                op: OpKind::Add,
-                path: Some("title".into()),
-                value: Some(json!("x")),
-            }],
+            vec![Operation { op: OpKind::Add, path: Some("title".into()), value: Some(json!("x")) }],
         ),
         (
             json!([{"op": "Replace", "path": "active", "value": "False"}]),
-            vec![Operation {
-                op: OpKind::Replace,
-                path: Some("active".into()),
-                value: Some(json!("False")),
-            }],
+            vec![Operation { op: OpKind::Replace, path: Some("active".into()), value: Some(json!("False")) }],
         ),
         (
             json!([{"OP": "REMOVE", "PATH": "title"}]),
-            vec![Operation {
-                op: OpKind::Remove,
-                path: Some("title".into()),
-                value: None,
-            }],
+            vec![Operation { op: OpKind::Remove, path: Some("title".into()), value: None }],
         ),
         (
             json!([{"Op": "remove", "Path": "members", "Value": [{"value": "u1"}]}]),
-            vec![Operation {
-                op: OpKind::Remove,
-                path: Some("members".into()),
-                value: Some(json!([{"value": "u1"}])),
-            }],
+            vec![Operation { op: OpKind::Remove, path: Some("members".into()), value: Some(json!([{"value": "u1"}])) }],
         ),
         // An empty, blank or null path means "no path".
         (
             json!([{"op": "replace", "path": "", "value": {"a": 1}}]),
-            vec![Operation {
-                op: OpKind::Replace,
-                path: None,
-                value: Some(json!({"a": 1})),
-            }],
+            vec![Operation { op: OpKind::Replace, path: None, value: Some(json!({"a": 1})) }],
         ),
         (
             json!([{"op": "replace", "path": "  ", "value": {}}]),
-            vec![Operation {
-                op: OpKind::Replace,
-                path: None,
-                value: Some(json!({})),
-            }],
+            vec![Operation { op: OpKind::Replace, path: None, value: Some(json!({})) }],
         ),
         (
             json!([{"op": "add", "path": null, "value": {}}]),
-            vec![Operation {
-                op: OpKind::Add,
-                path: None,
-                value: Some(json!({})),
-            }],
+            vec![Operation { op: OpKind::Add, path: None, value: Some(json!({})) }],
         ),
         // A null value is still a value (it clears).
         (
             json!([{"op": "replace", "path": "title", "value": null}]),
-            vec![Operation {
-                op: OpKind::Replace,
-                path: Some("title".into()),
-                value: Some(Value::Null),
-            }],
+            vec![Operation { op: OpKind::Replace, path: Some("title".into()), value: Some(Value::Null) }],
         ),
         // Order is kept; unknown members of an operation are ignored.
         (
             json!([{"op": "add", "path": "a", "value": 1, "extra": true}, {"op": "remove", "path": "b"}]),
             vec![
-                Operation {
-                    op: OpKind::Add,
-                    path: Some("a".into()),
-                    value: Some(json!(1)),
-                },
-                Operation {
-                    op: OpKind::Remove,
-                    path: Some("b".into()),
-                    value: None,
-                },
+                Operation { op: OpKind::Add, path: Some("a".into()), value: Some(json!(1)) },
+                Operation { op: OpKind::Remove, path: Some("b".into()), value: None },
             ],
         ),
     ];
@@ -228,13 +180,9 @@ fn parse_request_reads_operations() {
         assert_eq!(parse(ops.clone()), expected, "{ops}");
     }
     // The schema URN and the Operations key are matched case-insensitively.
-    let b = obj(
-        &json!({"schemas": [PATCH.to_uppercase()], "operations": [{"op": "remove", "path": "x"}]}),
-    );
+    let b = obj(&json!({"schemas": [PATCH.to_uppercase()], "operations": [{"op": "remove", "path": "x"}]}));
     assert_eq!(parse_request(&b).unwrap().len(), 1);
-    let b = obj(
-        &json!({"schemas": ["urn:other", PATCH], "OPERATIONS": [{"op": "remove", "path": "x"}]}),
-    );
+    let b = obj(&json!({"schemas": ["urn:other", PATCH], "OPERATIONS": [{"op": "remove", "path": "x"}]}));
     assert_eq!(parse_request(&b).unwrap().len(), 1);
 }
 
@@ -243,122 +191,34 @@ fn parse_request_errors() {
     let op = json!({"op": "remove", "path": "title"});
     let table: Vec<(&str, Value, &str)> = vec![
         ("no schemas", json!({"Operations": [op]}), "invalidValue"),
-        (
-            "wrong schema",
-            json!({"schemas": [CORE], "Operations": [op]}),
-            "invalidValue",
-        ),
-        (
-            "schemas as a string",
-            json!({"schemas": PATCH, "Operations": [op]}),
-            "invalidValue",
-        ),
-        (
-            "schemas empty",
-            json!({"schemas": [], "Operations": [op]}),
-            "invalidValue",
-        ),
-        (
-            "schemas with a number",
-            json!({"schemas": [5], "Operations": [op]}),
-            "invalidValue",
-        ),
+        ("wrong schema", json!({"schemas": [CORE], "Operations": [op]}), "invalidValue"),
+        ("schemas as a string", json!({"schemas": PATCH, "Operations": [op]}), "invalidValue"),
+        ("schemas empty", json!({"schemas": [], "Operations": [op]}), "invalidValue"),
+        ("schemas with a number", json!({"schemas": [5], "Operations": [op]}), "invalidValue"),
         ("no Operations", json!({"schemas": [PATCH]}), "invalidValue"),
-        (
-            "empty Operations",
-            json!({"schemas": [PATCH], "Operations": []}),
-            "invalidValue",
-        ),
-        (
-            "Operations an object",
-            json!({"schemas": [PATCH], "Operations": op}),
-            "invalidValue",
-        ),
-        (
-            "Operations null",
-            json!({"schemas": [PATCH], "Operations": null}),
-            "invalidValue",
-        ),
-        (
-            "operation a string",
-            json!({"schemas": [PATCH], "Operations": ["add"]}),
-            "invalidSyntax",
-        ),
-        (
-            "operation null",
-            json!({"schemas": [PATCH], "Operations": [null]}),
-            "invalidSyntax",
-        ),
-        (
-            "operation an array",
-            json!({"schemas": [PATCH], "Operations": [[op]]}),
-            "invalidSyntax",
-        ),
-        (
-            "no op",
-            json!({"schemas": [PATCH], "Operations": [{"path": "x", "value": 1}]}),
-            "invalidValue",
-        ),
-        (
-            "op move",
-            json!({"schemas": [PATCH], "Operations": [{"op": "move", "path": "x"}]}),
-            "invalidValue",
-        ),
-        (
-            "op copy",
-            json!({"schemas": [PATCH], "Operations": [{"op": "copy", "path": "x"}]}),
-            "invalidValue",
-        ),
-        (
-            "op empty",
-            json!({"schemas": [PATCH], "Operations": [{"op": "", "path": "x"}]}),
-            "invalidValue",
-        ),
+        ("empty Operations", json!({"schemas": [PATCH], "Operations": []}), "invalidValue"),
+        ("Operations an object", json!({"schemas": [PATCH], "Operations": op}), "invalidValue"),
+        ("Operations null", json!({"schemas": [PATCH], "Operations": null}), "invalidValue"),
+        ("operation a string", json!({"schemas": [PATCH], "Operations": ["add"]}), "invalidSyntax"),
+        ("operation null", json!({"schemas": [PATCH], "Operations": [null]}), "invalidSyntax"),
+        ("operation an array", json!({"schemas": [PATCH], "Operations": [[op]]}), "invalidSyntax"),
+        ("no op", json!({"schemas": [PATCH], "Operations": [{"path": "x", "value": 1}]}), "invalidValue"),
+        ("op move", json!({"schemas": [PATCH], "Operations": [{"op": "move", "path": "x"}]}), "invalidValue"),
+        ("op copy", json!({"schemas": [PATCH], "Operations": [{"op": "copy", "path": "x"}]}), "invalidValue"),
+        ("op empty", json!({"schemas": [PATCH], "Operations": [{"op": "", "path": "x"}]}), "invalidValue"),
         (
             "op padded",
             json!({"schemas": [PATCH], "Operations": [{"op": " add", "path": "x", "value": 1}]}),
             "invalidValue",
         ),
-        (
-            "op a number",
-            json!({"schemas": [PATCH], "Operations": [{"op": 1, "path": "x"}]}),
-            "invalidValue",
-        ),
-        (
-            "op null",
-            json!({"schemas": [PATCH], "Operations": [{"op": null, "path": "x"}]}),
-            "invalidValue",
-        ),
-        (
-            "path a number",
-            json!({"schemas": [PATCH], "Operations": [{"op": "remove", "path": 5}]}),
-            "invalidPath",
-        ),
-        (
-            "path a bool",
-            json!({"schemas": [PATCH], "Operations": [{"op": "remove", "path": true}]}),
-            "invalidPath",
-        ),
-        (
-            "path an array",
-            json!({"schemas": [PATCH], "Operations": [{"op": "remove", "path": ["x"]}]}),
-            "invalidPath",
-        ),
-        (
-            "path an object",
-            json!({"schemas": [PATCH], "Operations": [{"op": "remove", "path": {}}]}),
-            "invalidPath",
-        ),
-        (
-            "add without value",
-            json!({"schemas": [PATCH], "Operations": [{"op": "add", "path": "x"}]}),
-            "invalidValue",
-        ),
-        (
-            "replace without value",
-            json!({"schemas": [PATCH], "Operations": [{"op": "replace"}]}),
-            "invalidValue",
-        ),
+        ("op a number", json!({"schemas": [PATCH], "Operations": [{"op": 1, "path": "x"}]}), "invalidValue"),
+        ("op null", json!({"schemas": [PATCH], "Operations": [{"op": null, "path": "x"}]}), "invalidValue"),
+        ("path a number", json!({"schemas": [PATCH], "Operations": [{"op": "remove", "path": 5}]}), "invalidPath"),
+        ("path a bool", json!({"schemas": [PATCH], "Operations": [{"op": "remove", "path": true}]}), "invalidPath"),
+        ("path an array", json!({"schemas": [PATCH], "Operations": [{"op": "remove", "path": ["x"]}]}), "invalidPath"),
+        ("path an object", json!({"schemas": [PATCH], "Operations": [{"op": "remove", "path": {}}]}), "invalidPath"),
+        ("add without value", json!({"schemas": [PATCH], "Operations": [{"op": "add", "path": "x"}]}), "invalidValue"),
+        ("replace without value", json!({"schemas": [PATCH], "Operations": [{"op": "replace"}]}), "invalidValue"),
         (
             "one bad operation among good ones",
             json!({"schemas": [PATCH], "Operations": [op, op, {"op": "bogus"}]}),
@@ -840,31 +700,13 @@ fn atomicity_a_later_bad_operation_fails_the_whole_apply() {
     // The handler applies to a copy and discards it on error; what matters is that apply fails.
     let good = json!({"op": "replace", "path": "displayName", "value": "Changed"});
     let table = vec![
-        (
-            json!([good, {"op": "replace", "path": "id", "value": "x"}]),
-            "mutability",
-        ),
-        (
-            json!([good, {"op": "replace", "path": "active", "value": "maybe"}]),
-            "invalidValue",
-        ),
-        (
-            json!([good, good, {"op": "replace", "path": "nonsense", "value": 1}]),
-            "invalidPath",
-        ),
+        (json!([good, {"op": "replace", "path": "id", "value": "x"}]), "mutability"),
+        (json!([good, {"op": "replace", "path": "active", "value": "maybe"}]), "invalidValue"),
+        (json!([good, good, {"op": "replace", "path": "nonsense", "value": 1}]), "invalidPath"),
         (json!([good, {"op": "remove"}]), "noTarget"),
-        (
-            json!([good, {"op": "remove", "path": "userName"}]),
-            "invalidValue",
-        ),
-        (
-            json!([{"op": "remove", "path": "userName"}, good]),
-            "invalidValue",
-        ),
-        (
-            json!([good, {"op": "replace", "path": "emails[value co \"zzz\"].value", "value": "x"}]),
-            "noTarget",
-        ),
+        (json!([good, {"op": "remove", "path": "userName"}]), "invalidValue"),
+        (json!([{"op": "remove", "path": "userName"}, good]), "invalidValue"),
+        (json!([good, {"op": "replace", "path": "emails[value co \"zzz\"].value", "value": "x"}]), "noTarget"),
     ];
     for (ops, scim_type) in table {
         let e = run(Kind::User, &user(), ops.clone()).expect_err(&ops.to_string());

@@ -50,9 +50,7 @@ pub fn resolve(kind: Kind, path: &AttrPath) -> Result<Target, String> {
         format!("unknown attribute {name:?} for a {}", kind.name())
     };
     let schema = match &path.urn {
-        Some(urn) => kind
-            .schema_for(urn)
-            .ok_or_else(|| format!("unknown schema {urn:?} for a {}", kind.name()))?,
+        Some(urn) => kind.schema_for(urn).ok_or_else(|| format!("unknown schema {urn:?} for a {}", kind.name()))?,
         None => kind.core(),
     };
     let core = std::ptr::eq(schema, kind.core());

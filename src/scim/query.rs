@@ -49,27 +49,23 @@ impl ProjectionParams {
 fn integer(name: &str, v: Option<&str>) -> ScimResult<Option<i64>> {
     match v.map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(None),
-        Some(s) => s
-            .parse::<i64>()
-            .map(Some)
-            .or_else(|_| {
-                // A number too large for i64 is simply "very large".
-                if s.bytes().all(|b| b.is_ascii_digit()) {
-                    Ok(Some(i64::MAX))
-                } else {
-                    Err(ScimError::invalid_value(format!("{name} must be an integer, not {s:?}")))
-                }
-            }),
+        Some(s) => s.parse::<i64>().map(Some).or_else(|_| {
+            // A number too large for i64 is simply "very large".
+            if s.bytes().all(|b| b.is_ascii_digit()) {
+                Ok(Some(i64::MAX))
+            } else {
+                Err(ScimError::invalid_value(format!("{name} must be an integer, not {s:?}")))
+            }
+        }),
     }
 }
 
 impl ListParams {
     /// Reads a SearchRequest body (RFC 7644 §3.4.3) into the same parameters.
     pub fn from_search_request(body: &Map<String, Value>) -> ScimResult<ListParams> {
-        let has_schema = body
-            .get("schemas")
-            .and_then(Value::as_array)
-            .is_some_and(|l| l.iter().any(|s| s.as_str().is_some_and(|s| s.eq_ignore_ascii_case(schema::SEARCH_REQUEST))));
+        let has_schema = body.get("schemas").and_then(Value::as_array).is_some_and(|l| {
+            l.iter().any(|s| s.as_str().is_some_and(|s| s.eq_ignore_ascii_case(schema::SEARCH_REQUEST)))
+        });
         if !has_schema {
             return Err(ScimError::invalid_value(format!(
                 "a search body must have \"schemas\": [\"{}\"]",
@@ -82,9 +78,9 @@ impl ListParams {
                 None | Some(Value::Null) => Ok(None),
                 Some(Value::String(s)) => Ok(Some(s.clone())),
                 Some(Value::Number(n)) => Ok(Some(n.to_string())),
-                Some(Value::Array(items)) if items.iter().all(Value::is_string) => Ok(Some(
-                    items.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(","),
-                )),
+                Some(Value::Array(items)) if items.iter().all(Value::is_string) => {
+                    Ok(Some(items.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(",")))
+                }
                 Some(_) => Err(ScimError::invalid_value(format!("{name} has the wrong type"))),
             }
         };
@@ -106,9 +102,7 @@ impl ListParams {
 
     /// Page size, clamped to 0..=MAX_RESULTS.
     pub fn count(&self) -> ScimResult<i64> {
-        Ok(integer("count", self.count.as_deref())?
-            .unwrap_or(MAX_RESULTS)
-            .clamp(0, MAX_RESULTS))
+        Ok(integer("count", self.count.as_deref())?.unwrap_or(MAX_RESULTS).clamp(0, MAX_RESULTS))
     }
 
     pub fn descending(&self) -> ScimResult<bool> {
@@ -116,9 +110,7 @@ impl ListParams {
             None | Some("") => Ok(false),
             Some(s) if s.eq_ignore_ascii_case("ascending") => Ok(false),
             Some(s) if s.eq_ignore_ascii_case("descending") => Ok(true),
-            Some(s) => Err(ScimError::invalid_value(format!(
-                "sortOrder must be ascending or descending, not {s:?}"
-            ))),
+            Some(s) => Err(ScimError::invalid_value(format!("sortOrder must be ascending or descending, not {s:?}"))),
         }
     }
 
@@ -126,9 +118,9 @@ impl ListParams {
     pub fn parsed_filter(&self) -> ScimResult<Option<super::filter::Filter>> {
         match self.filter.as_deref().map(str::trim).filter(|f| !f.is_empty()) {
             None => Ok(None),
-            Some(text) => parse_filter(text)
-                .map(Some)
-                .map_err(|e| ScimError::invalid_filter(format!("invalid filter: {e}"))),
+            Some(text) => {
+                parse_filter(text).map(Some).map_err(|e| ScimError::invalid_filter(format!("invalid filter: {e}")))
+            }
         }
     }
 
@@ -147,12 +139,7 @@ impl ListParams {
             Some(by) => Some(lower_sort(kind, by, self.descending()?)?),
             None => None,
         };
-        Ok(ListQuery {
-            filter,
-            sort,
-            offset: self.start_index()? - 1,
-            limit: self.count()?,
-        })
+        Ok(ListQuery { filter, sort, offset: self.start_index()? - 1, limit: self.count()? })
     }
 
     pub fn projection(&self, kind: Kind) -> Projection {

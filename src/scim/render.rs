@@ -6,16 +6,22 @@ use serde_json::{json, Map, Value};
 use super::paths::{resolve_str, Target};
 use super::resource::{user_doc, Kind};
 use super::schema;
+use crate::domain::format_time;
 use crate::domain::groups::{Group, Member};
 use crate::domain::users::{GroupRef, User};
-use crate::domain::format_time;
 
 /// The ETag of a resource version (weak: the representation may vary with projection).
 pub fn etag(version: i64) -> String {
     format!("W/\"{version}\"")
 }
 
-fn meta(kind: Kind, location: &str, created: &chrono::DateTime<chrono::Utc>, modified: &chrono::DateTime<chrono::Utc>, version: i64) -> Value {
+fn meta(
+    kind: Kind,
+    location: &str,
+    created: &chrono::DateTime<chrono::Utc>,
+    modified: &chrono::DateTime<chrono::Utc>,
+    version: i64,
+) -> Value {
     json!({
         "resourceType": kind.name(),
         "created": format_time(created),
@@ -126,11 +132,7 @@ fn selections(kind: Kind, list: &str) -> Vec<Selection> {
         .filter(|s| !s.is_empty())
         // Names this server does not have select nothing (RFC 7644 does not make them an error).
         .filter_map(|s| match resolve_str(kind, s).ok()? {
-            Target::Extension(ext) => Some(Selection {
-                extension: Some(ext.id),
-                attr: None,
-                sub: None,
-            }),
+            Target::Extension(ext) => Some(Selection { extension: Some(ext.id), attr: None, sub: None }),
             Target::Attr { schema, attr, sub } => Some(Selection {
                 extension: (schema.id != kind.core().id).then_some(schema.id),
                 attr: Some(attr.name),
@@ -156,14 +158,8 @@ impl Projection {
     /// Parses the two query parameters; `attributes` wins when both are given.
     pub fn new(kind: Kind, attributes: Option<&str>, excluded: Option<&str>) -> Projection {
         match attributes.filter(|a| !a.trim().is_empty()) {
-            Some(a) => Projection {
-                include: Some(selections(kind, a)),
-                exclude: Vec::new(),
-            },
-            None => Projection {
-                include: None,
-                exclude: excluded.map(|e| selections(kind, e)).unwrap_or_default(),
-            },
+            Some(a) => Projection { include: Some(selections(kind, a)), exclude: Vec::new() },
+            None => Projection { include: None, exclude: excluded.map(|e| selections(kind, e)).unwrap_or_default() },
         }
     }
 
@@ -190,7 +186,8 @@ impl Projection {
                 out.insert(key, value);
                 continue;
             }
-            let (extension, attr_key) = if key.starts_with("urn:") { (Some(key.as_str()), None) } else { (None, Some(key.as_str())) };
+            let (extension, attr_key) =
+                if key.starts_with("urn:") { (Some(key.as_str()), None) } else { (None, Some(key.as_str())) };
             let relevant = |s: &&Selection| match extension {
                 Some(urn) => s.extension == Some(urn_static(urn)),
                 None => s.extension.is_none() && s.attr == attr_key,
@@ -346,7 +343,11 @@ mod tests {
 
     #[test]
     fn excluded_attributes_drop_parts() {
-        let p = Projection::new(Kind::User, None, Some("name.familyName,emails,urn:ietf:params:scim:schemas:extension:enterprise:2.0:User,meta,id"));
+        let p = Projection::new(
+            Kind::User,
+            None,
+            Some("name.familyName,emails,urn:ietf:params:scim:schemas:extension:enterprise:2.0:User,meta,id"),
+        );
         let v = p.apply(sample());
         assert_eq!(v["id"], "1");
         assert_eq!(v["name"], json!({"givenName": "A"}));

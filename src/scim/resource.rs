@@ -42,9 +42,7 @@ impl Kind {
     }
     /// The schema (core or extension) with URN `urn`, if this type has it.
     pub fn schema_for(self, urn: &str) -> Option<&'static Schema> {
-        std::iter::once(self.core())
-            .chain(self.extensions().iter().copied())
-            .find(|s| s.id.eq_ignore_ascii_case(urn))
+        std::iter::once(self.core()).chain(self.extensions().iter().copied()).find(|s| s.id.eq_ignore_ascii_case(urn))
     }
 }
 
@@ -72,17 +70,11 @@ pub fn check_schemas(kind: Kind, body: &Map<String, Value>) -> ScimResult<()> {
         if urn.eq_ignore_ascii_case(kind.core().id) {
             has_core = true;
         } else if kind.schema_for(urn).is_none() && !urn.eq_ignore_ascii_case(schema::MS_GROUP) {
-            return Err(ScimError::invalid_value(format!(
-                "unknown schema {urn:?} for a {}",
-                kind.name()
-            )));
+            return Err(ScimError::invalid_value(format!("unknown schema {urn:?} for a {}", kind.name())));
         }
     }
     if !has_core {
-        return Err(ScimError::invalid_value(format!(
-            "\"schemas\" must contain \"{}\"",
-            kind.core().id
-        )));
+        return Err(ScimError::invalid_value(format!("\"schemas\" must contain \"{}\"", kind.core().id)));
     }
     Ok(())
 }
@@ -113,12 +105,10 @@ pub fn normalize(kind: Kind, body: &Map<String, Value>) -> ScimResult<Map<String
         }
         let (schema, name) = match key.rfind(':') {
             // An attribute qualified with its schema URN, e.g. "urn:…:enterprise:2.0:User:department".
-            Some(i) if key.len() > 4 && key[..4].eq_ignore_ascii_case("urn:") => {
-                match kind.schema_for(&key[..i]) {
-                    Some(s) => (s, &key[i + 1..]),
-                    None => continue,
-                }
-            }
+            Some(i) if key.len() > 4 && key[..4].eq_ignore_ascii_case("urn:") => match kind.schema_for(&key[..i]) {
+                Some(s) => (s, &key[i + 1..]),
+                None => continue,
+            },
             _ => (kind.core(), key.as_str()),
         };
         if let Some(a) = schema::find(schema.attributes, name) {
@@ -137,9 +127,7 @@ pub fn put(doc: &mut Map<String, Value>, schema: &Schema, a: &Attribute, value: 
         set(doc, a.name, value);
         return;
     }
-    let ext = doc
-        .entry(schema.id.to_string())
-        .or_insert_with(|| Value::Object(Map::new()));
+    let ext = doc.entry(schema.id.to_string()).or_insert_with(|| Value::Object(Map::new()));
     if let Value::Object(m) = ext {
         set(m, a.name, value);
         if m.is_empty() {
@@ -163,11 +151,7 @@ fn set(map: &mut Map<String, Value>, key: &str, value: Option<Value>) {
 pub fn require(kind: Kind, doc: &Map<String, Value>) -> ScimResult<()> {
     for a in kind.core().attributes.iter().filter(|a| a.required) {
         if !doc.contains_key(a.name) {
-            return Err(ScimError::invalid_value(format!(
-                "{} is required for a {}",
-                a.name,
-                kind.name()
-            )));
+            return Err(ScimError::invalid_value(format!("{} is required for a {}", a.name, kind.name())));
         }
     }
     Ok(())
@@ -186,10 +170,7 @@ pub fn normalize_value(a: &Attribute, value: &Value) -> ScimResult<Option<Value>
             single => vec![single],
         };
         if items.len() > MAX_VALUES {
-            return Err(ScimError::invalid_value(format!(
-                "{} has more than {MAX_VALUES} values",
-                a.name
-            )));
+            return Err(ScimError::invalid_value(format!("{} has more than {MAX_VALUES} values", a.name)));
         }
         let mut out = Vec::with_capacity(items.len());
         for item in items {
@@ -197,15 +178,9 @@ pub fn normalize_value(a: &Attribute, value: &Value) -> ScimResult<Option<Value>
                 out.push(v);
             }
         }
-        let primaries = out
-            .iter()
-            .filter(|v| v.get("primary") == Some(&Value::Bool(true)))
-            .count();
+        let primaries = out.iter().filter(|v| v.get("primary") == Some(&Value::Bool(true))).count();
         if primaries > 1 {
-            return Err(ScimError::invalid_value(format!(
-                "at most one of {} can be primary",
-                a.name
-            )));
+            return Err(ScimError::invalid_value(format!("at most one of {} can be primary", a.name)));
         }
         return Ok((!out.is_empty()).then_some(Value::Array(out)));
     }
@@ -259,9 +234,7 @@ fn normalize_single(a: &Attribute, value: &Value) -> ScimResult<Option<Value>> {
         (Type::Integer, _) => return Err(type_error(a, "an integer")),
         (Type::Decimal, Value::Number(_)) => Some(value.clone()),
         (Type::Decimal, _) => return Err(type_error(a, "a number")),
-        (Type::DateTime, Value::String(s)) if chrono::DateTime::parse_from_rfc3339(s).is_ok() => {
-            Some(value.clone())
-        }
+        (Type::DateTime, Value::String(s)) if chrono::DateTime::parse_from_rfc3339(s).is_ok() => Some(value.clone()),
         (Type::DateTime, _) => return Err(type_error(a, "an RFC 3339 date-time")),
     })
 }
@@ -304,14 +277,7 @@ pub fn user_data(mut doc: Map<String, Value>) -> crate::domain::users::UserData 
                 .collect()
         })
         .unwrap_or_default();
-    crate::domain::users::UserData {
-        user_name,
-        external_id,
-        display_name,
-        active,
-        profile: doc,
-        emails,
-    }
+    crate::domain::users::UserData { user_name, external_id, display_name, active, profile: doc, emails }
 }
 
 /// The editable document of a user: the inverse of [`user_data`].
@@ -357,12 +323,7 @@ pub fn group_data(mut doc: Map<String, Value>) -> (crate::domain::groups::GroupD
 pub fn member_ids(members: &Value) -> Vec<String> {
     members
         .as_array()
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(|m| m.get("value").and_then(Value::as_str).map(str::to_string))
-                .collect()
-        })
+        .map(|items| items.iter().filter_map(|m| m.get("value").and_then(Value::as_str).map(str::to_string)).collect())
         .unwrap_or_default()
 }
 

@@ -58,7 +58,13 @@ pub async fn list(tenant: &str, client: ScimClient, app: &State<App>, params: Li
 }
 
 #[post("/<tenant>/.search", data = "<data>")]
-pub async fn search_post(tenant: &str, client: ScimClient, app: &State<App>, ct: Option<&ContentType>, data: Data<'_>) -> ScimResult<ScimResponse> {
+pub async fn search_post(
+    tenant: &str,
+    client: ScimClient,
+    app: &State<App>,
+    ct: Option<&ContentType>,
+    data: Data<'_>,
+) -> ScimResult<ScimResponse> {
     let body = read_json(ct, data, app.config.max_body_bytes).await?;
     let params = ListParams::from_search_request(&body)?;
     list(tenant, client, app, params).await
@@ -76,11 +82,9 @@ fn not_allowed(path: &std::path::Path) -> ScimError {
         _ => None,
     };
     match allowed {
-        Some(methods) => ScimError::new(
-            rocket::http::Status::MethodNotAllowed,
-            None,
-            format!("this endpoint allows {methods} only"),
-        ),
+        Some(methods) => {
+            ScimError::new(rocket::http::Status::MethodNotAllowed, None, format!("this endpoint allows {methods} only"))
+        }
         None => ScimError::not_found(format!("there is no SCIM endpoint /{}", path.display())),
     }
 }

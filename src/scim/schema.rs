@@ -153,11 +153,8 @@ macro_rules! common_subs {
     };
 }
 
-const EXTERNAL_ID: Attribute = string(
-    "externalId",
-    "An identifier for the resource as defined by the provisioning client.",
-)
-.exact();
+const EXTERNAL_ID: Attribute =
+    string("externalId", "An identifier for the resource as defined by the provisioning client.").exact();
 
 const NAME_SUBS: &[Attribute] = &[
     string("formatted", "The full name, formatted for display."),
@@ -180,9 +177,7 @@ const ADDRESS_SUBS: &[Attribute] = &[
 ];
 
 const USER_ATTRIBUTES: &[Attribute] = &[
-    string("userName", "Unique identifier for the User, typically used to sign in.")
-        .required()
-        .unique(),
+    string("userName", "Unique identifier for the User, typically used to sign in.").required().unique(),
     attr("name", Type::Complex, "The components of the user's real name.").sub(NAME_SUBS),
     string("displayName", "The name of the User, suitable for display to end-users."),
     string("nickName", "The casual way to address the user."),
@@ -197,39 +192,27 @@ const USER_ATTRIBUTES: &[Attribute] = &[
     attr("emails", Type::Complex, "Email addresses for the user.")
         .multi()
         .sub(common_subs!(string("value", "Email address for the User."), &["work", "home", "other"])),
-    attr("phoneNumbers", Type::Complex, "Phone numbers for the User.")
-        .multi()
-        .sub(common_subs!(
-            string("value", "Phone number of the User."),
-            &["work", "home", "mobile", "fax", "pager", "other"]
-        )),
-    attr("ims", Type::Complex, "Instant messaging addresses for the User.")
-        .multi()
-        .sub(common_subs!(
-            string("value", "Instant messaging address for the User."),
-            &["aim", "gtalk", "icq", "xmpp", "msn", "skype", "qq", "yahoo"]
-        )),
-    attr("photos", Type::Complex, "URLs of photos of the User.")
-        .multi()
-        .sub(common_subs!(
-            attr("value", Type::Reference, "URL of a photo of the User.").refs(&["external"]),
-            &["photo", "thumbnail"]
-        )),
-    attr("addresses", Type::Complex, "A physical mailing address for this User.")
-        .multi()
-        .sub(ADDRESS_SUBS),
+    attr("phoneNumbers", Type::Complex, "Phone numbers for the User.").multi().sub(common_subs!(
+        string("value", "Phone number of the User."),
+        &["work", "home", "mobile", "fax", "pager", "other"]
+    )),
+    attr("ims", Type::Complex, "Instant messaging addresses for the User.").multi().sub(common_subs!(
+        string("value", "Instant messaging address for the User."),
+        &["aim", "gtalk", "icq", "xmpp", "msn", "skype", "qq", "yahoo"]
+    )),
+    attr("photos", Type::Complex, "URLs of photos of the User.").multi().sub(common_subs!(
+        attr("value", Type::Reference, "URL of a photo of the User.").refs(&["external"]),
+        &["photo", "thumbnail"]
+    )),
+    attr("addresses", Type::Complex, "A physical mailing address for this User.").multi().sub(ADDRESS_SUBS),
     attr("groups", Type::Complex, "The groups the user belongs to, as provisioned to this server.")
         .multi()
         .read_only()
         .sub(&[
             string("value", "The identifier of the User's group.").read_only(),
-            attr("$ref", Type::Reference, "The URI of the corresponding Group resource.")
-                .refs(&["Group"])
-                .read_only(),
+            attr("$ref", Type::Reference, "The URI of the corresponding Group resource.").refs(&["Group"]).read_only(),
             string("display", "The group's displayName.").read_only(),
-            string("type", "How the membership came about.")
-                .canonical(&["direct", "indirect"])
-                .read_only(),
+            string("type", "How the membership came about.").canonical(&["direct", "indirect"]).read_only(),
         ]),
     attr("entitlements", Type::Complex, "A list of entitlements for the User.")
         .multi()
@@ -239,10 +222,7 @@ const USER_ATTRIBUTES: &[Attribute] = &[
         .sub(common_subs!(string("value", "The value of a role."), &[])),
     attr("x509Certificates", Type::Complex, "A list of certificates issued to the User.")
         .multi()
-        .sub(common_subs!(
-            attr("value", Type::Binary, "The value of an X.509 certificate.").exact(),
-            &[]
-        )),
+        .sub(common_subs!(attr("value", Type::Binary, "The value of an X.509 certificate.").exact(), &[])),
     EXTERNAL_ID,
 ];
 
@@ -254,34 +234,23 @@ const ENTERPRISE_ATTRIBUTES: &[Attribute] = &[
     string("department", "Identifies the name of a department."),
     attr("manager", Type::Complex, "The User's manager.").sub(&[
         string("value", "The id of the SCIM resource representing the User's manager.").exact(),
-        attr("$ref", Type::Reference, "The URI of the SCIM resource representing the User's manager.")
-            .refs(&["User"]),
+        attr("$ref", Type::Reference, "The URI of the SCIM resource representing the User's manager.").refs(&["User"]),
         string("displayName", "The displayName of the User's manager.").read_only(),
     ]),
 ];
 
 const GROUP_ATTRIBUTES: &[Attribute] = &[
-    string("displayName", "A human-readable name for the Group; unique in this tenant.")
-        .required()
-        .unique(),
-    attr("members", Type::Complex, "A list of members of the Group (users).")
-        .multi()
-        .sub(&[
-            string("value", "Identifier of the member of this Group.").exact().immutable(),
-            attr("$ref", Type::Reference, "The URI of the member resource.")
-                .refs(&["User"])
-                .immutable(),
-            string("type", "The type of the member.").canonical(&["User"]).immutable(),
-        ]),
+    string("displayName", "A human-readable name for the Group; unique in this tenant.").required().unique(),
+    attr("members", Type::Complex, "A list of members of the Group (users).").multi().sub(&[
+        string("value", "Identifier of the member of this Group.").exact().immutable(),
+        attr("$ref", Type::Reference, "The URI of the member resource.").refs(&["User"]).immutable(),
+        string("type", "The type of the member.").canonical(&["User"]).immutable(),
+    ]),
     EXTERNAL_ID,
 ];
 
-pub static USER_SCHEMA: Schema = Schema {
-    id: USER,
-    name: "User",
-    description: "User Account",
-    attributes: USER_ATTRIBUTES,
-};
+pub static USER_SCHEMA: Schema =
+    Schema { id: USER, name: "User", description: "User Account", attributes: USER_ATTRIBUTES };
 
 pub static ENTERPRISE_SCHEMA: Schema = Schema {
     id: ENTERPRISE_USER,
@@ -290,12 +259,8 @@ pub static ENTERPRISE_SCHEMA: Schema = Schema {
     attributes: ENTERPRISE_ATTRIBUTES,
 };
 
-pub static GROUP_SCHEMA: Schema = Schema {
-    id: GROUP,
-    name: "Group",
-    description: "Group",
-    attributes: GROUP_ATTRIBUTES,
-};
+pub static GROUP_SCHEMA: Schema =
+    Schema { id: GROUP, name: "Group", description: "Group", attributes: GROUP_ATTRIBUTES };
 
 /// Every schema, in the order `/Schemas` lists them.
 pub static ALL: [&Schema; 3] = [&USER_SCHEMA, &ENTERPRISE_SCHEMA, &GROUP_SCHEMA];

@@ -35,9 +35,7 @@ impl<'de> Deserialize<'de> for Strict {
                 Ok(Strict(Value::Number(v.into())))
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Strict, E> {
-                Number::from_f64(v)
-                    .map(|n| Strict(Value::Number(n)))
-                    .ok_or_else(|| E::custom("numbers must be finite"))
+                Number::from_f64(v).map(|n| Strict(Value::Number(n))).ok_or_else(|| E::custom("numbers must be finite"))
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Strict, E> {
                 checked(v.to_string()).map(|s| Strict(Value::String(s)))

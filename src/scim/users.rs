@@ -16,7 +16,12 @@ use crate::domain::users::{self, User};
 use crate::domain::{Page, TenantId};
 
 /// Renders users, loading their groups only when the projection returns them.
-pub fn render(conn: &Connection, page: &[User], projection: &Projection, base: &str) -> ScimResult<Vec<serde_json::Value>> {
+pub fn render(
+    conn: &Connection,
+    page: &[User],
+    projection: &Projection,
+    base: &str,
+) -> ScimResult<Vec<serde_json::Value>> {
     let groups = if projection.wants("groups") {
         let ids: Vec<i64> = page.iter().map(|u| u.row_id).collect();
         Some(users::groups_of(conn, &ids)?)
@@ -33,7 +38,12 @@ pub fn render(conn: &Connection, page: &[User], projection: &Projection, base: &
 }
 
 /// Runs a list query for users and renders the page.
-pub fn search(conn: &Connection, tenant: TenantId, params: &ListParams, base: &str) -> ScimResult<(i64, Vec<serde_json::Value>)> {
+pub fn search(
+    conn: &Connection,
+    tenant: TenantId,
+    params: &ListParams,
+    base: &str,
+) -> ScimResult<(i64, Vec<serde_json::Value>)> {
     let query = params.query(Kind::User)?;
     let Page { total, items } = users::list(conn, tenant, &query).map_err(filter_error)?;
     Ok((total, render(conn, &items, &params.projection(Kind::User), base)?))
@@ -48,14 +58,27 @@ pub async fn list(tenant: &str, client: ScimClient, app: &State<App>, params: Li
 }
 
 #[post("/<tenant>/Users/.search", data = "<data>")]
-pub async fn search_post(tenant: &str, client: ScimClient, app: &State<App>, ct: Option<&ContentType>, data: Data<'_>) -> ScimResult<ScimResponse> {
+pub async fn search_post(
+    tenant: &str,
+    client: ScimClient,
+    app: &State<App>,
+    ct: Option<&ContentType>,
+    data: Data<'_>,
+) -> ScimResult<ScimResponse> {
     let body = read_json(ct, data, app.config.max_body_bytes).await?;
     let params = ListParams::from_search_request(&body)?;
     list(tenant, client, app, params).await
 }
 
 #[get("/<tenant>/Users/<id>?<p..>")]
-pub async fn get(tenant: &str, id: &str, client: ScimClient, app: &State<App>, p: ProjectionParams, pre: Preconditions) -> ScimResult<ScimResponse> {
+pub async fn get(
+    tenant: &str,
+    id: &str,
+    client: ScimClient,
+    app: &State<App>,
+    p: ProjectionParams,
+    pre: Preconditions,
+) -> ScimResult<ScimResponse> {
     let base = base_url(app, tenant);
     let id = id.to_string();
     let projection = p.projection(Kind::User);
@@ -78,7 +101,14 @@ pub async fn get(tenant: &str, id: &str, client: ScimClient, app: &State<App>, p
 }
 
 #[post("/<tenant>/Users?<p..>", data = "<data>")]
-pub async fn create(tenant: &str, client: ScimClient, app: &State<App>, p: ProjectionParams, ct: Option<&ContentType>, data: Data<'_>) -> ScimResult<ScimResponse> {
+pub async fn create(
+    tenant: &str,
+    client: ScimClient,
+    app: &State<App>,
+    p: ProjectionParams,
+    ct: Option<&ContentType>,
+    data: Data<'_>,
+) -> ScimResult<ScimResponse> {
     let body = read_json(ct, data, app.config.max_body_bytes).await?;
     check_schemas(Kind::User, &body)?;
     let data = user_data(normalize(Kind::User, &body)?);
@@ -87,7 +117,15 @@ pub async fn create(tenant: &str, client: ScimClient, app: &State<App>, p: Proje
     let body = app
         .write(move |tx| {
             let user = users::create(tx, client.tenant, &data)?;
-            log_write(tx, &client, Method::Post, Kind::User, &user.id, 201, format!("created user {}", user.user_name))?;
+            log_write(
+                tx,
+                &client,
+                Method::Post,
+                Kind::User,
+                &user.id,
+                201,
+                format!("created user {}", user.user_name),
+            )?;
             Ok::<_, ScimError>(render(tx, &[user], &projection, &base)?.remove(0))
         })
         .await?;
@@ -96,7 +134,16 @@ pub async fn create(tenant: &str, client: ScimClient, app: &State<App>, p: Proje
 
 #[put("/<tenant>/Users/<id>?<p..>", data = "<data>")]
 #[allow(clippy::too_many_arguments)]
-pub async fn replace(tenant: &str, id: &str, client: ScimClient, app: &State<App>, p: ProjectionParams, pre: Preconditions, ct: Option<&ContentType>, data: Data<'_>) -> ScimResult<ScimResponse> {
+pub async fn replace(
+    tenant: &str,
+    id: &str,
+    client: ScimClient,
+    app: &State<App>,
+    p: ProjectionParams,
+    pre: Preconditions,
+    ct: Option<&ContentType>,
+    data: Data<'_>,
+) -> ScimResult<ScimResponse> {
     let body = read_json(ct, data, app.config.max_body_bytes).await?;
     check_schemas(Kind::User, &body)?;
     let data = user_data(normalize(Kind::User, &body)?);
@@ -106,7 +153,15 @@ pub async fn replace(tenant: &str, id: &str, client: ScimClient, app: &State<App
     let body = app
         .write(move |tx| {
             let user = users::replace(tx, client.tenant, &id, &data, pre.expected_version())?;
-            log_write(tx, &client, Method::Put, Kind::User, &user.id, 200, format!("replaced user {}", user.user_name))?;
+            log_write(
+                tx,
+                &client,
+                Method::Put,
+                Kind::User,
+                &user.id,
+                200,
+                format!("replaced user {}", user.user_name),
+            )?;
             Ok::<_, ScimError>(render(tx, &[user], &projection, &base)?.remove(0))
         })
         .await?;
@@ -115,7 +170,16 @@ pub async fn replace(tenant: &str, id: &str, client: ScimClient, app: &State<App
 
 #[patch("/<tenant>/Users/<id>?<p..>", data = "<data>")]
 #[allow(clippy::too_many_arguments)]
-pub async fn modify(tenant: &str, id: &str, client: ScimClient, app: &State<App>, p: ProjectionParams, pre: Preconditions, ct: Option<&ContentType>, data: Data<'_>) -> ScimResult<ScimResponse> {
+pub async fn modify(
+    tenant: &str,
+    id: &str,
+    client: ScimClient,
+    app: &State<App>,
+    p: ProjectionParams,
+    pre: Preconditions,
+    ct: Option<&ContentType>,
+    data: Data<'_>,
+) -> ScimResult<ScimResponse> {
     let body = read_json(ct, data, app.config.max_body_bytes).await?;
     let ops = parse_request(&body)?;
     let base = base_url(app, tenant);
@@ -133,13 +197,18 @@ pub async fn modify(tenant: &str, id: &str, client: ScimClient, app: &State<App>
             let mut doc = before.clone();
             apply(Kind::User, &mut doc, &ops)?;
             // Re-sending what is already there (Entra does, every cycle) changes nothing.
-            let user = if doc == before {
-                current
-            } else {
-                users::replace(tx, client.tenant, &id, &user_data(doc), None)?
-            };
+            let user =
+                if doc == before { current } else { users::replace(tx, client.tenant, &id, &user_data(doc), None)? };
             let n = ops.len();
-            log_write(tx, &client, Method::Patch, Kind::User, &user.id, 200, format!("patched user {} ({n} operation{})", user.user_name, if n == 1 { "" } else { "s" }))?;
+            log_write(
+                tx,
+                &client,
+                Method::Patch,
+                Kind::User,
+                &user.id,
+                200,
+                format!("patched user {} ({n} operation{})", user.user_name, if n == 1 { "" } else { "s" }),
+            )?;
             Ok::<_, ScimError>(render(tx, &[user], &projection, &base)?.remove(0))
         })
         .await?;
@@ -147,7 +216,13 @@ pub async fn modify(tenant: &str, id: &str, client: ScimClient, app: &State<App>
 }
 
 #[delete("/<_tenant>/Users/<id>")]
-pub async fn remove(_tenant: &str, id: &str, client: ScimClient, app: &State<App>, pre: Preconditions) -> ScimResult<ScimResponse> {
+pub async fn remove(
+    _tenant: &str,
+    id: &str,
+    client: ScimClient,
+    app: &State<App>,
+    pre: Preconditions,
+) -> ScimResult<ScimResponse> {
     let id = id.to_string();
     app.write(move |tx| {
         let user = users::delete(tx, client.tenant, &id, pre.expected_version())?;

@@ -100,10 +100,7 @@ impl TestApp {
 
     /// Creates a tenant and returns its slug.
     pub fn new_tenant(&self, slug: &str) -> String {
-        self.state()
-            .db
-            .write(|tx| tenants::create(tx, slug, slug))
-            .expect("tenant created");
+        self.state().db.write(|tx| tenants::create(tx, slug, slug)).expect("tenant created");
         slug.to_string()
     }
 
@@ -125,7 +122,14 @@ impl TestApp {
     }
 
     /// Sends a request with full control over the token, headers and body.
-    pub fn raw(&self, method: &str, uri: &str, token: Option<&str>, headers: &[(&str, &str)], body: Option<String>) -> Res {
+    pub fn raw(
+        &self,
+        method: &str,
+        uri: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<String>,
+    ) -> Res {
         let uri = uri.to_string();
         let mut r = match method {
             "GET" => self.client.get(uri),
@@ -258,7 +262,8 @@ impl Portal {
             })
             .expect("admin created");
         let mut portal = Portal { app, csrf: String::new(), email: email.to_string() };
-        let res = portal.form("POST", &format!("/admin/{tenant}/login"), &[("email", email), ("password", ADMIN_PASSWORD)]);
+        let res =
+            portal.form("POST", &format!("/admin/{tenant}/login"), &[("email", email), ("password", ADMIN_PASSWORD)]);
         assert_eq!(res.status, 303, "sign-in failed: {}", res.html);
         portal.csrf = portal.csrf_of(&format!("/admin/{tenant}/settings/api-keys"));
         portal
@@ -272,11 +277,7 @@ impl Portal {
 
     /// Submits a form (application/x-www-form-urlencoded).
     pub fn form(&self, method: &str, uri: &str, fields: &[(&str, &str)]) -> HtmlRes {
-        let body = fields
-            .iter()
-            .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
-            .collect::<Vec<_>>()
-            .join("&");
+        let body = fields.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect::<Vec<_>>().join("&");
         let req = match method {
             "POST" => self.app.client.post(uri.to_string()),
             m => panic!("method {m}"),
@@ -295,7 +296,8 @@ impl Portal {
     pub fn csrf_of(&self, uri: &str) -> String {
         let page = self.page(uri);
         let marker = "name=\"csrf\" value=\"";
-        let start = page.html.find(marker).unwrap_or_else(|| panic!("no csrf field on {uri}: {}", page.html)) + marker.len();
+        let start =
+            page.html.find(marker).unwrap_or_else(|| panic!("no csrf field on {uri}: {}", page.html)) + marker.len();
         let end = page.html[start..].find('"').unwrap() + start;
         page.html[start..end].to_string()
     }
