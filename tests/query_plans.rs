@@ -101,7 +101,8 @@ fn list_statements(kind: Kind, filter: &str, tenant: TenantId) -> Vec<(String, V
         "let condition = format!(\"FROM {table} r WHERE r.tenant_id = ?1 AND {}\", sql.text);",
         ".prepare_cached(&format!(\"SELECT COUNT(*) {condition}\"))?",
         "None => \"r.id\".to_string(),",
-        "\"SELECT {columns} {condition} ORDER BY {order} LIMIT ?{limit} OFFSET ?{}\",",
+        "\"SELECT {columns} FROM {table} r WHERE r.id IN (",
+        "SELECT r.id {condition} ORDER BY {order} LIMIT ?{limit} OFFSET ?{})",
     ] {
         in_source(DOMAIN_MOD, "mod.rs", piece);
     }
@@ -117,8 +118,14 @@ fn list_statements(kind: Kind, filter: &str, tenant: TenantId) -> Vec<(String, V
     let limit = params.len() + 1;
     params.push(SqlValue::Integer(1000));
     params.push(SqlValue::Integer(0));
-    let page =
-        (format!("SELECT {} {condition} ORDER BY r.id LIMIT ?{limit} OFFSET ?{}", columns(kind), limit + 1), params);
+    let page = (
+        format!(
+            "SELECT {} FROM {table} r WHERE r.id IN (SELECT r.id {condition} ORDER BY r.id LIMIT ?{limit} OFFSET ?{}) ORDER BY r.id",
+            columns(kind),
+            limit + 1
+        ),
+        params,
+    );
     vec![count, page]
 }
 

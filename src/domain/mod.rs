@@ -121,7 +121,15 @@ pub(crate) fn select_page<T>(
     let limit = sql.params.len() + 1;
     sql.params.push(query.limit.into());
     sql.params.push(query.offset.into());
-    let text = format!("SELECT {columns} {condition} ORDER BY {order} LIMIT ?{limit} OFFSET ?{}", limit + 1);
+    // The page's row ids are found first, walking only the (tenant_id) index
+    // past the offset; whole rows are read for the page alone. Walking the
+    // table itself past a deep offset would read every skipped row's data.
+    let text = format!(
+        "SELECT {columns} FROM {table} r WHERE r.id IN (
+             SELECT r.id {condition} ORDER BY {order} LIMIT ?{limit} OFFSET ?{})
+         ORDER BY {order}",
+        limit + 1
+    );
     let items = conn
         .prepare_cached(&text)?
         .query_map(rusqlite::params_from_iter(sql.params.iter()), map)?
