@@ -6,6 +6,7 @@ pub mod access;
 pub mod admins;
 pub mod api_keys;
 pub mod applications;
+pub mod directory;
 pub mod filter;
 pub mod groups;
 pub mod provisioning_log;

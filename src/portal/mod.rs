@@ -10,6 +10,7 @@ pub mod error;
 pub mod groups;
 pub mod headers;
 pub mod log;
+pub mod paging;
 pub mod roles;
 pub mod scim_config;
 pub mod session;
