@@ -109,22 +109,40 @@ impl Browser {
         std::fs::write(self.shots.join(format!("{name}.png")), png).unwrap();
     }
 
+    /// Waits (up to 10 s) for an element: a click that submits a form returns
+    /// before the next page has necessarily loaded.
+    async fn wait_for(&self, locator: Locator<'_>) -> fantoccini::elements::Element {
+        match self.client.wait().at_most(Duration::from_secs(10)).for_element(locator).await {
+            Ok(e) => e,
+            Err(_) => panic!("not found on {}: {}", self.path().await, self.client.source().await.unwrap_or_default()),
+        }
+    }
+
     async fn fill(&self, id: &str, text: &str) {
-        let e = self.client.find(Locator::Id(id)).await.unwrap_or_else(|_| panic!("#{id}"));
+        let e = self.wait_for(Locator::Id(id)).await;
         e.clear().await.unwrap();
         e.send_keys(text).await.unwrap();
     }
 
     async fn click(&self, css: &str) {
-        self.client.find(Locator::Css(css)).await.unwrap_or_else(|_| panic!("{css}")).click().await.unwrap();
+        self.wait_for(Locator::Css(css)).await.click().await.unwrap();
+    }
+
+    /// Waits until the browser shows `path`.
+    async fn wait_path(&self, path: &str) {
+        let start = Instant::now();
+        while self.path().await != path {
+            assert!(start.elapsed() < Duration::from_secs(10), "still on {} instead of {path}", self.path().await);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     async fn value(&self, id: &str) -> String {
-        self.client.find(Locator::Id(id)).await.unwrap().prop("value").await.unwrap().unwrap_or_default()
+        self.wait_for(Locator::Id(id)).await.prop("value").await.unwrap().unwrap_or_default()
     }
 
     async fn text(&self, css: &str) -> String {
-        self.client.find(Locator::Css(css)).await.unwrap_or_else(|_| panic!("{css}")).text().await.unwrap()
+        self.wait_for(Locator::Css(css)).await.text().await.unwrap()
     }
 
     async fn path(&self) -> String {
@@ -177,7 +195,7 @@ async fn administrator_story_in_headless_chromium() {
     b.fill("f-password", "a long enough password").await;
     b.fill("f-confirm", "a long enough password").await;
     b.click("form button[type=submit]").await;
-    assert_eq!(b.path().await, "/admin/default/settings/scim");
+    b.wait_path("/admin/default/settings/scim").await;
 
     // 2. SCIM Config: the Tenant URL, copied from the page.
     let tenant_url = b.value("tenant-url").await;
@@ -186,6 +204,7 @@ async fn administrator_story_in_headless_chromium() {
 
     // 3. Open API: generate the key Entra will use; the secret is shown once.
     b.click("nav a[href$='/settings/api-keys']").await;
+    b.wait_path("/admin/default/settings/api-keys").await;
     b.fill("f-label", "Microsoft Entra ID").await;
     b.click("form.inline-form button[type=submit]").await;
     let token = b.value("new-secret").await;
@@ -252,5 +271,68 @@ async fn administrator_story_in_headless_chromium() {
 
 /// Roles and applications through groups, then the Users pages.
 async fn portal_access_story(b: &Browser, base: &str, users: &[String], groups: &[String]) {
-    let _ = (b, base, users, groups);
+    let admin = format!("{base}/admin/default/settings");
+
+    // Roles: the predefined set is there.
+    b.client.goto(&format!("{admin}/roles")).await.unwrap();
+    let roles = b.client.source().await.unwrap();
+    for role in ["System Administrator", "Publisher", "Content Creator", "Scheduler"] {
+        assert!(roles.contains(role), "{role}");
+    }
+    b.shot("05-roles").await;
+
+    // Applications: create two.
+    for (name, url) in [("Intranet", "https://intranet.example.com"), ("Analytics", "https://analytics.example.com")] {
+        b.client.goto(&format!("{admin}/applications/new")).await.unwrap();
+        b.fill("f-name", name).await;
+        b.fill("f-url", url).await;
+        b.click("form.stacked-form button[type=submit]").await;
+        b.wait_path("/admin/default/settings/applications").await;
+    }
+    b.shot("06-applications").await;
+
+    // User Groups: Editors get Publisher and Intranet; Admins get System Administrator
+    // (assigned later, so it wins for Ada, who is in both) and Analytics.
+    b.client.goto(&format!("{admin}/groups")).await.unwrap();
+    let list = b.client.source().await.unwrap();
+    assert!(list.contains("Editors") && list.contains("Admins") && list.contains("Leavers"));
+    b.shot("07-user-groups").await;
+    for (group, role, app) in [(&groups[0], "Publisher", "Intranet"), (&groups[1], "System Administrator", "Analytics")]
+    {
+        b.client.goto(&format!("{admin}/groups/{group}")).await.unwrap();
+        let select = b.client.find(Locator::Id("f-role")).await.unwrap();
+        select.select_by_label(role).await.unwrap();
+        let checkbox = format!("//label[contains(., '{app}')]/input[@type='checkbox']");
+        b.client.find(Locator::XPath(&checkbox)).await.unwrap().click().await.unwrap();
+        b.click("#access-form button[type=submit]").await;
+        assert!(b.text(".panel.success").await.contains("Saved what"), "confirmation shown");
+    }
+    b.client.goto(&format!("{admin}/groups/{}", groups[1])).await.unwrap();
+    b.shot("08-group-access").await;
+
+    // Users: each user's effective role and applications, with provenance.
+    b.client.goto(&format!("{admin}/users")).await.unwrap();
+    let rows = b.text("table.users tbody").await;
+    let row = |name: &str| rows.lines().skip_while(|l| !l.contains(name)).take(6).collect::<Vec<_>>().join(" ");
+    assert!(row("ada@example.com").contains("System Administrator"), "{rows}");
+    assert!(row("ada@example.com").contains("via Admins"), "{rows}");
+    assert!(
+        row("grace@example.com").contains("Publisher") && row("grace@example.com").contains("via Editors"),
+        "{rows}"
+    );
+    assert!(row("linus@example.com").contains("Suspended"), "{rows}");
+    b.shot("09-users").await;
+    b.client.goto(&format!("{admin}/users/{}", users[0])).await.unwrap();
+    let access = b.text("#access").await;
+    assert!(access.contains("System Administrator") && access.contains("granted by group Admins"), "{access}");
+    assert!(access.contains("1 other group of this user carries a role"), "{access}");
+    assert!(access.contains("Analytics — via Admins") && access.contains("Intranet — via Editors"), "{access}");
+    b.shot("10-user-access").await;
+    b.client.goto(&format!("{admin}/users/{}", users[2])).await.unwrap();
+    assert!(b.text("#access").await.contains("Suspended in Microsoft Entra ID"));
+
+    // The provisioning log shows the SCIM traffic.
+    b.client.goto(&format!("{admin}/log")).await.unwrap();
+    assert!(b.client.source().await.unwrap().contains("Microsoft Entra ID"), "token label in the log");
+    b.shot("11-provisioning-log").await;
 }

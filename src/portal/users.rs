@@ -35,7 +35,9 @@ pub fn access_json(a: &Access) -> Value {
             }),
             RoleSource::Default => json!({"type": "default"}),
         };
-        json!({"name": r.role.name, "permissions": r.role.permissions, "source": source})
+        let permissions: Vec<&str> =
+            r.role.permissions.iter().map(|p| crate::domain::roles::permission_label(p)).collect();
+        json!({"name": r.role.name, "permissions": permissions, "source": source})
     });
     let applications: Vec<Value> = a
         .applications
