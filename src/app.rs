@@ -39,6 +39,20 @@ impl App {
         }
     }
 
+    /// Records, in the background, that key `id` was used (at most once a
+    /// minute per key). Bookkeeping must neither fail nor delay the request.
+    pub fn record_key_use(&self, id: i64) {
+        if !self.key_use_due(id) {
+            return;
+        }
+        let app = self.clone();
+        rocket::tokio::spawn(async move {
+            if let Err(e) = app.write(move |tx| crate::domain::api_keys::mark_used(tx, id)).await {
+                rocket::warn!("could not record API key use: {e}");
+            }
+        });
+    }
+
     /// True when key `id`'s `last_used` is due a write (and notes that it is being written).
     pub fn key_use_due(&self, id: i64) -> bool {
         let Ok(mut seen) = self.key_use.lock() else { return false };

@@ -44,13 +44,7 @@ impl<'r> FromRequest<'r> for ApiClient {
         let owner = app.read(move |tx| api_keys::authenticate(tx, &token)).await;
         match owner {
             Ok(Some(owner)) if owner.tenant_slug == slug => {
-                if app.key_use_due(owner.key_id) {
-                    let key = owner.key_id;
-                    // Bookkeeping only: a failure here must not fail the request.
-                    if let Err(e) = app.write(move |tx| api_keys::mark_used(tx, key)).await {
-                        rocket::warn!("could not record API key use: {e}");
-                    }
-                }
+                app.record_key_use(owner.key_id);
                 Outcome::Success(ApiClient { tenant: owner.tenant, key_label: owner.label })
             }
             // Another tenant's key gets the same answer as a wrong one.

@@ -86,13 +86,7 @@ impl<'r> FromRequest<'r> for ScimClient {
                         return Outcome::Error((Status::TooManyRequests, error));
                     }
                 }
-                if app.key_use_due(owner.key_id) {
-                    let key = owner.key_id;
-                    // Bookkeeping only: a failure here must not fail the request.
-                    if let Err(e) = app.write(move |tx| api_keys::mark_used(tx, key)).await {
-                        rocket::warn!("could not record API key use: {e}");
-                    }
-                }
+                app.record_key_use(owner.key_id);
                 note(req, |l| {
                     l.tenant = Some(owner.tenant);
                     l.token_label = Some(owner.label.clone());
