@@ -1165,6 +1165,11 @@ fn patched_emails_are_what_filters_see() {
             }
             for term in terms {
                 let filter = format!("id eq {} and emails[{term}]", quoted(&w.ada));
+                // A value can be longer than a filter may be (16 KiB vs 4 KiB): such
+                // a filter is rightly refused, so there is nothing to compare.
+                if filter.len() > scim_portal::scim::filter::DEFAULT_LIMITS.max_len {
+                    continue;
+                }
                 let found = get(&w.app, &format!("/Users?filter={}&count=0", enc(&filter)));
                 check_reply(&found, &filter)?;
                 prop_assert_eq!(
