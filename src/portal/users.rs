@@ -15,10 +15,13 @@ use crate::domain::directory::{self, StatusFilter};
 use crate::domain::users::{self, User};
 use crate::domain::{format_time, Error};
 
+/// The schema URN of the enterprise user extension (department, manager, …).
+const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+
 /// Templates of this section: (name, source).
 pub const TEMPLATES: &[(&str, &str)] = &[
     ("portal/users.html", include_str!("../../templates/portal/users.html.tera")),
-    ("portal/user.html", include_str!("../../templates/portal/user.html.tera")),
+    ("portal/users_detail.html", include_str!("../../templates/portal/users_detail.html.tera")),
 ];
 
 pub fn routes() -> Vec<Route> {
@@ -67,23 +70,23 @@ pub async fn list(
     let status = StatusFilter::parse(status.as_deref());
     let (page, offset) = Paging::offset(page);
     let search = q.clone();
-    let (total, rows) = app
+    let found = app
         .read(move |tx| {
             let found = directory::users_page(tx, tenant, &search, status, offset, PAGE_SIZE)?;
-            let rows = found
-                .items
-                .iter()
-                .map(|u| {
-                    let a = access::effective(tx, tenant, u)?;
-                    Ok(json!({
-                        "id": u.id, "user_name": u.user_name, "display_name": u.display_name, "email": email(u),
-                        "suspended": u.active == Some(false), "access": access_json(&a),
-                    }))
-                })
-                .collect::<Result<Vec<Value>, Error>>()?;
-            Ok::<_, Error>((found.total, rows))
+            directory::with_access(tx, tenant, found)
         })
         .await?;
+    let total = found.total;
+    let rows: Vec<Value> = found
+        .items
+        .iter()
+        .map(|(u, a)| {
+            json!({
+                "id": u.id, "user_name": u.user_name, "display_name": u.display_name, "email": email(u),
+                "suspended": a.suspended, "access": access_json(a),
+            })
+        })
+        .collect();
     let layout = Layout::new(&session, "users", "Users");
     let paging = Paging::new(page, total, rows.len());
     let href = format!("{}/settings/users?q={}&status={}&", layout.base, encode_query(&q), status.as_str());
@@ -144,26 +147,46 @@ fn attributes(user: &User) -> Vec<(String, String)> {
     out
 }
 
+/// The enterprise extension's manager reference (the manager's SCIM id), if any.
+fn manager_id(user: &User) -> Option<String> {
+    user.profile.get(ENTERPRISE)?.get("manager")?.get("value")?.as_str().map(str::to_string)
+}
+
 #[get("/<_tenant>/settings/users/<id>")]
 pub async fn show(_tenant: &str, id: &str, session: AdminSession, app: &State<App>) -> PortalResult<Template> {
     let tenant = session.0.admin.tenant;
     let id = id.to_string();
-    let (user, groups, a) = app
+    let (user, groups, a, manager) = app
         .read(move |tx| {
             let user = users::get(tx, tenant, &id)?;
             let groups = users::groups_of(tx, &[user.row_id])?.remove(&user.row_id).unwrap_or_default();
             let a = access::effective(tx, tenant, &user)?;
-            Ok::<_, Error>((user, groups, a))
+            let manager = match manager_id(&user) {
+                Some(m) => users::find(tx, tenant, &m)?,
+                None => None,
+            };
+            Ok::<_, Error>((user, groups, a, manager))
         })
         .await?;
     let layout = Layout::new(&session, "users", user.display_name.clone().unwrap_or_else(|| user.user_name.clone()));
+    let attributes: Vec<Value> = attributes(&user)
+        .into_iter()
+        .map(|(name, value)| match &manager {
+            // The manager, when provisioned too, by name and linked rather than as a bare id.
+            Some(m) if name == "manager.value" && value == m.id => json!({
+                "name": "manager", "value": m.display_name.clone().unwrap_or_else(|| m.user_name.clone()),
+                "href": format!("{}/settings/users/{}", layout.base, encode_query(&m.id)),
+            }),
+            _ => json!({"name": name, "value": value}),
+        })
+        .collect();
     Ok(Template::render(
-        "portal/user.html",
+        "portal/users_detail.html",
         context! {
             layout: &layout,
             user: json!({"id": user.id, "user_name": user.user_name, "suspended": user.active == Some(false),
                          "created": format_time(&user.created), "last_modified": format_time(&user.last_modified)}),
-            attributes: attributes(&user).into_iter().map(|(k, v)| json!({"name": k, "value": v})).collect::<Vec<_>>(),
+            attributes,
             groups: groups.iter().map(|g| json!({"id": g.id, "name": g.display_name})).collect::<Vec<_>>(),
             access: access_json(&a),
         },
