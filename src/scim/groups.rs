@@ -12,7 +12,7 @@ use super::error::{ScimError, ScimResult};
 use super::http::{read_json, Preconditions, ScimClient, ScimResponse};
 use super::patch::{apply, parse_request, MemberChange};
 use super::query::{filter_error, ListParams, ProjectionParams};
-use super::render::{etag, group_json, list_response, Projection};
+use super::render::{group_json, list_response, Projection};
 use super::resource::{check_schemas, group_data, group_doc, normalize, Kind};
 use super::{base_url, log_write};
 use crate::app::App;
@@ -116,7 +116,7 @@ pub async fn get(
         })
         .await?;
     match body {
-        None => Ok(ScimResponse { status: Status::NotModified, body: None, etag: Some(etag(version)), location: None }),
+        None => Ok(ScimResponse::etag_only(Status::NotModified, version)),
         Some(body) => Ok(ScimResponse::resource(Status::Ok, body)),
     }
 }
@@ -202,6 +202,13 @@ struct MemberDelta {
     skipped: Vec<String>,
 }
 
+impl MemberDelta {
+    fn count(&mut self, added: groups::Added) {
+        self.added += added.added;
+        self.skipped.extend(added.skipped);
+    }
+}
+
 fn apply_member_changes(
     tx: &Connection,
     tenant: TenantId,
@@ -211,11 +218,7 @@ fn apply_member_changes(
     let mut delta = MemberDelta::default();
     for change in changes {
         match change {
-            MemberChange::Add(ids) => {
-                let added = groups::add_members(tx, tenant, group, &ids)?;
-                delta.added += added.added;
-                delta.skipped.extend(added.skipped);
-            }
+            MemberChange::Add(ids) => delta.count(groups::add_members(tx, tenant, group, &ids)?),
             MemberChange::Remove(ids) => delta.removed += groups::remove_members(tx, tenant, group, &ids)?,
             MemberChange::RemoveWhere(filter) => {
                 delta.removed += groups::remove_members_where(tx, tenant, group, &filter).map_err(|e| match e {
@@ -226,9 +229,7 @@ fn apply_member_changes(
             MemberChange::RemoveAll => delta.removed += groups::remove_all_members(tx, group)?,
             MemberChange::Replace(ids) => {
                 delta.removed += groups::remove_all_members(tx, group)?;
-                let added = groups::add_members(tx, tenant, group, &ids)?;
-                delta.added += added.added;
-                delta.skipped.extend(added.skipped);
+                delta.count(groups::add_members(tx, tenant, group, &ids)?);
             }
         }
     }
@@ -297,9 +298,7 @@ pub async fn modify(
         .await?;
     Ok(match body {
         (_, Some(body)) => ScimResponse::resource(Status::Ok, body),
-        (version, None) => {
-            ScimResponse { status: Status::NoContent, body: None, etag: Some(etag(version)), location: None }
-        }
+        (version, None) => ScimResponse::etag_only(Status::NoContent, version),
     })
 }
 

@@ -190,6 +190,10 @@ impl ScimResponse {
     pub fn no_content() -> Self {
         ScimResponse { status: Status::NoContent, body: None, etag: None, location: None }
     }
+    /// No body, only the resource's ETag: 304 Not Modified, or 204 after a write.
+    pub fn etag_only(status: Status, version: i64) -> Self {
+        ScimResponse { status, body: None, etag: Some(super::render::etag(version)), location: None }
+    }
     /// A single resource: its ETag header is its meta.version.
     pub fn resource(status: Status, body: Value) -> Self {
         let etag = body["meta"]["version"].as_str().map(str::to_string);

@@ -9,7 +9,7 @@ use super::http::{read_json, Preconditions, ScimClient, ScimResponse};
 use super::patch::{apply, parse_request};
 use super::query::{filter_error, ListParams, ProjectionParams};
 use super::render::{list_response, user_json, Projection};
-use super::resource::{check_schemas, normalize, user_data, user_doc, Kind};
+use super::resource::{check_schemas, check_unique_types, normalize, user_data, user_doc, Kind};
 use super::{base_url, log_write};
 use crate::app::App;
 use crate::domain::users::{self, User};
@@ -82,22 +82,20 @@ pub async fn get(
     let base = base_url(app, tenant);
     let id = id.to_string();
     let projection = p.projection(Kind::User);
-    let (version, body) = app
+    let found = app
         .read(move |tx| {
             let user = users::get(tx, client.tenant, &id)?;
-            let body = render(tx, std::slice::from_ref(&user), &projection, &base)?.remove(0);
-            Ok::<_, ScimError>((user.version, body))
+            // A 304 needs no body: do not render one for it.
+            if pre.not_modified(user.version) {
+                return Ok::<_, ScimError>(Err(user.version));
+            }
+            Ok(Ok(render(tx, std::slice::from_ref(&user), &projection, &base)?.remove(0)))
         })
         .await?;
-    if pre.not_modified(version) {
-        return Ok(ScimResponse {
-            status: Status::NotModified,
-            body: None,
-            etag: Some(super::render::etag(version)),
-            location: None,
-        });
-    }
-    Ok(ScimResponse::resource(Status::Ok, body))
+    Ok(match found {
+        Ok(body) => ScimResponse::resource(Status::Ok, body),
+        Err(version) => ScimResponse::etag_only(Status::NotModified, version),
+    })
 }
 
 #[post("/<tenant>/Users?<p..>", data = "<data>")]
@@ -111,7 +109,9 @@ pub async fn create(
 ) -> ScimResult<ScimResponse> {
     let body = read_json(ct, data, app.config.max_body_bytes).await?;
     check_schemas(Kind::User, &body)?;
-    let data = user_data(normalize(Kind::User, &body)?);
+    let doc = normalize(Kind::User, &body)?;
+    check_unique_types(Kind::User, &doc)?;
+    let data = user_data(doc);
     let base = base_url(app, tenant);
     let projection = p.projection(Kind::User);
     let body = app
@@ -146,7 +146,9 @@ pub async fn replace(
 ) -> ScimResult<ScimResponse> {
     let body = read_json(ct, data, app.config.max_body_bytes).await?;
     check_schemas(Kind::User, &body)?;
-    let data = user_data(normalize(Kind::User, &body)?);
+    let doc = normalize(Kind::User, &body)?;
+    check_unique_types(Kind::User, &doc)?;
+    let data = user_data(doc);
     let base = base_url(app, tenant);
     let id = id.to_string();
     let projection = p.projection(Kind::User);
@@ -196,6 +198,7 @@ pub async fn modify(
             let before = user_doc(&current);
             let mut doc = before.clone();
             apply(Kind::User, &mut doc, &ops)?;
+            check_unique_types(Kind::User, &doc)?;
             // Re-sending what is already there (Entra does, every cycle) changes nothing.
             let user =
                 if doc == before { current } else { users::replace(tx, client.tenant, &id, &user_data(doc), None)? };
