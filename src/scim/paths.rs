@@ -78,7 +78,22 @@ pub fn resolve(kind: Kind, path: &AttrPath) -> Result<Target, String> {
             return Ok(Target::Meta(field));
         }
     }
-    let attr = super::schema::find(schema.attributes, &path.attr).ok_or_else(unknown)?;
+    let (schema, attr) = match super::schema::find(schema.attributes, &path.attr) {
+        Some(attr) => (schema, attr),
+        // Without a URN, an attribute only one extension has is that one's
+        // (`manager eq "…"`, as Entra probes references; RFC 7644 §3.10).
+        None if path.urn.is_none() => {
+            let mut found = kind
+                .extensions()
+                .iter()
+                .filter_map(|ext| super::schema::find(ext.attributes, &path.attr).map(|a| (*ext, a)));
+            match (found.next(), found.next()) {
+                (Some(only), None) => only,
+                _ => return Err(unknown()),
+            }
+        }
+        None => return Err(unknown()),
+    };
     let sub = match &path.sub_attr {
         Some(name) => Some(attr.sub_attr(name).ok_or_else(unknown)?),
         None => None,

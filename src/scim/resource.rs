@@ -280,6 +280,27 @@ pub fn user_data(mut doc: Map<String, Value>) -> crate::domain::users::UserData 
     crate::domain::users::UserData { user_name, external_id, display_name, active, profile: doc, emails }
 }
 
+/// Checks that no multi-valued attribute holds two values of one `type` (two
+/// work e-mails, say): Entra addresses values as `emails[type eq "work"]`, and
+/// with two of them a replace would write one address into both.
+pub fn check_unique_types(kind: Kind, doc: &Map<String, Value>) -> ScimResult<()> {
+    for a in kind.core().attributes.iter().filter(|a| a.is_multi_complex() && a.sub_attr("type").is_some()) {
+        let Some(Value::Array(items)) = doc.get(a.name) else { continue };
+        let mut seen: Vec<String> = Vec::new();
+        for t in items.iter().filter_map(|i| i.get("type").and_then(Value::as_str)) {
+            let t = t.to_lowercase();
+            if seen.contains(&t) {
+                return Err(ScimError::invalid_value(format!(
+                    "{} has two values of type {t:?}; send at most one value of each type",
+                    a.name
+                )));
+            }
+            seen.push(t);
+        }
+    }
+    Ok(())
+}
+
 /// The editable document of a user: the inverse of [`user_data`].
 pub fn user_doc(user: &crate::domain::users::User) -> Map<String, Value> {
     let mut doc = Map::new();
