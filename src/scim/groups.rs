@@ -11,8 +11,8 @@ use serde_json::Value;
 use super::error::{ScimError, ScimResult};
 use super::http::{read_json, Preconditions, ScimClient, ScimResponse};
 use super::patch::{apply, parse_request, MemberChange};
-use super::query::{filter_error, ListParams, ProjectionParams};
-use super::render::{group_json, list_response, Projection};
+use super::query::{filter_error, list_response_for, read_search_request, ListParams, ProjectionParams};
+use super::render::{group_json, Projection};
 use super::resource::{check_schemas, group_data, group_doc, normalize, Kind};
 use super::{base_url, log_write};
 use crate::app::App;
@@ -72,10 +72,7 @@ fn skipped_note(skipped: &[String]) -> String {
 
 #[get("/<tenant>/Groups?<params..>")]
 pub async fn list(tenant: &str, client: ScimClient, app: &State<App>, params: ListParams) -> ScimResult<ScimResponse> {
-    let base = base_url(app, tenant);
-    let start = params.start_index()?;
-    let (total, resources) = app.read(move |tx| search(tx, client.tenant, &params, &base)).await?;
-    Ok(ScimResponse::ok(list_response(total, start, resources)))
+    list_response_for(app, tenant, client, params, search).await
 }
 
 #[post("/<tenant>/Groups/.search", data = "<data>")]
@@ -86,8 +83,7 @@ pub async fn search_post(
     ct: Option<&ContentType>,
     data: Data<'_>,
 ) -> ScimResult<ScimResponse> {
-    let body = read_json(ct, data, app.config.max_body_bytes).await?;
-    let params = ListParams::from_search_request(&body)?;
+    let params = read_search_request(app, ct, data).await?;
     list(tenant, client, app, params).await
 }
 

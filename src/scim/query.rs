@@ -154,3 +154,31 @@ pub fn filter_error(e: crate::domain::Error) -> ScimError {
         e => e.into(),
     }
 }
+
+/// Renders one page of a list: a resource type's (or the root's) search function.
+pub type Search =
+    fn(&rusqlite::Connection, crate::domain::TenantId, &ListParams, &str) -> ScimResult<(i64, Vec<Value>)>;
+
+/// Runs a list request (GET with query parameters, or a `.search` body) as a ListResponse.
+pub async fn list_response_for(
+    app: &crate::app::App,
+    tenant: &str,
+    client: super::http::ScimClient,
+    params: ListParams,
+    search: Search,
+) -> ScimResult<super::http::ScimResponse> {
+    let base = super::base_url(app, tenant);
+    let start = params.start_index()?;
+    let (total, resources) = app.read(move |tx| search(tx, client.tenant, &params, &base)).await?;
+    Ok(super::http::ScimResponse::ok(super::render::list_response(total, start, resources)))
+}
+
+/// Reads a SearchRequest body (`POST …/.search`) into list parameters.
+pub async fn read_search_request(
+    app: &crate::app::App,
+    ct: Option<&rocket::http::ContentType>,
+    data: rocket::Data<'_>,
+) -> ScimResult<ListParams> {
+    let body = super::http::read_json(ct, data, app.config.max_body_bytes).await?;
+    ListParams::from_search_request(&body)
+}

@@ -8,12 +8,11 @@ use rusqlite::Connection;
 use serde_json::Value;
 
 use super::error::{ScimError, ScimResult};
-use super::http::{read_json, ScimClient, ScimResponse};
+use super::http::{ScimClient, ScimResponse};
 use super::lower::lower;
-use super::query::{filter_error, ListParams};
-use super::render::list_response;
+use super::query::{filter_error, list_response_for, read_search_request, ListParams};
 use super::resource::Kind;
-use super::{base_url, groups, users};
+use super::{groups, users};
 use crate::app::App;
 use crate::domain::filter::Filter;
 use crate::domain::{self, TenantId};
@@ -51,10 +50,7 @@ fn search(conn: &Connection, tenant: TenantId, params: &ListParams, base: &str) 
 
 #[get("/<tenant>?<params..>", rank = 2)]
 pub async fn list(tenant: &str, client: ScimClient, app: &State<App>, params: ListParams) -> ScimResult<ScimResponse> {
-    let base = base_url(app, tenant);
-    let start = params.start_index()?;
-    let (total, resources) = app.read(move |tx| search(tx, client.tenant, &params, &base)).await?;
-    Ok(ScimResponse::ok(list_response(total, start, resources)))
+    list_response_for(app, tenant, client, params, search).await
 }
 
 #[post("/<tenant>/.search", data = "<data>")]
@@ -65,8 +61,7 @@ pub async fn search_post(
     ct: Option<&ContentType>,
     data: Data<'_>,
 ) -> ScimResult<ScimResponse> {
-    let body = read_json(ct, data, app.config.max_body_bytes).await?;
-    let params = ListParams::from_search_request(&body)?;
+    let params = read_search_request(app, ct, data).await?;
     list(tenant, client, app, params).await
 }
 

@@ -7,8 +7,8 @@ use rusqlite::Connection;
 use super::error::{ScimError, ScimResult};
 use super::http::{read_json, Preconditions, ScimClient, ScimResponse};
 use super::patch::{apply, parse_request};
-use super::query::{filter_error, ListParams, ProjectionParams};
-use super::render::{list_response, user_json, Projection};
+use super::query::{filter_error, list_response_for, read_search_request, ListParams, ProjectionParams};
+use super::render::{user_json, Projection};
 use super::resource::{check_schemas, check_unique_types, normalize, user_data, user_doc, Kind};
 use super::{base_url, log_write};
 use crate::app::App;
@@ -51,10 +51,7 @@ pub fn search(
 
 #[get("/<tenant>/Users?<params..>")]
 pub async fn list(tenant: &str, client: ScimClient, app: &State<App>, params: ListParams) -> ScimResult<ScimResponse> {
-    let base = base_url(app, tenant);
-    let start = params.start_index()?;
-    let (total, resources) = app.read(move |tx| search(tx, client.tenant, &params, &base)).await?;
-    Ok(ScimResponse::ok(list_response(total, start, resources)))
+    list_response_for(app, tenant, client, params, search).await
 }
 
 #[post("/<tenant>/Users/.search", data = "<data>")]
@@ -65,8 +62,7 @@ pub async fn search_post(
     ct: Option<&ContentType>,
     data: Data<'_>,
 ) -> ScimResult<ScimResponse> {
-    let body = read_json(ct, data, app.config.max_body_bytes).await?;
-    let params = ListParams::from_search_request(&body)?;
+    let params = read_search_request(app, ct, data).await?;
     list(tenant, client, app, params).await
 }
 
