@@ -55,7 +55,10 @@ async fn render(
     Ok(Template::render(
         "portal/api_keys.html",
         context! {
-            layout: &layout, keys: rows, error, label: &form.label, expires: &form.expires,
+            layout: &layout, keys: rows, label: &form.label, expires: &form.expires,
+            // Each message goes next to the field it is about.
+            expires_error: error.as_deref().filter(|m| m.contains("expir")),
+            label_error: error.as_deref().filter(|m| !m.contains("expir")),
             created_secret: created.as_ref().map(|c| &c.0), created_label: created.as_ref().map(|c| &c.1),
             tenant_url: format!("{}{}/{}", app.public_url, crate::scim::MOUNT, session.0.tenant_slug),
         },
@@ -74,7 +77,7 @@ fn parse_expiry(text: &str) -> Result<Option<chrono::DateTime<Utc>>, String> {
     }
     let day = NaiveDate::parse_from_str(text, "%Y-%m-%d")
         .map_err(|_| "enter the expiry as a date (yyyy-mm-dd) or leave it empty".to_string())?;
-    let end = day.and_hms_opt(23, 59, 59).ok_or("invalid date")?;
+    let end = day.and_hms_opt(23, 59, 59).ok_or("invalid expiry date")?;
     Ok(Some(Utc.from_utc_datetime(&end)))
 }
 
