@@ -165,7 +165,7 @@ pub fn find_by_user_name(conn: &Connection, tenant: TenantId, user_name: &str) -
         .optional()?)
 }
 
-fn check_version(user: &User, expected: Option<i64>) -> Result<()> {
+pub fn check_version(user: &User, expected: Option<i64>) -> Result<()> {
     match expected {
         Some(v) if v != user.version => Err(Error::VersionMismatch),
         _ => Ok(()),
@@ -184,6 +184,18 @@ pub fn replace(
     validate(data)?;
     let current = get(conn, tenant, id)?;
     check_version(&current, expected_version)?;
+    write(conn, tenant, current, data)
+}
+
+/// Writes `data` over a user already read in this transaction (a PATCH has
+/// it in hand: no second read of the row).
+pub fn update(conn: &Connection, tenant: TenantId, current: User, data: &UserData) -> Result<User> {
+    validate(data)?;
+    write(conn, tenant, current, data)
+}
+
+/// The UPDATE itself, for validated data.
+fn write(conn: &Connection, tenant: TenantId, current: User, data: &UserData) -> Result<User> {
     let at = now();
     let profile = Value::Object(data.profile.clone()).to_string();
     conn.prepare_cached(

@@ -186,18 +186,14 @@ pub async fn modify(
     let body = app
         .write(move |tx| {
             let current = users::get(tx, client.tenant, &id)?;
-            if let Some(v) = pre.expected_version() {
-                if v != current.version {
-                    return Err(crate::domain::Error::VersionMismatch.into());
-                }
-            }
+            users::check_version(&current, pre.expected_version())?;
             let before = user_doc(&current);
             let mut doc = before.clone();
             apply(Kind::User, &mut doc, &ops)?;
             check_unique_types(Kind::User, &doc)?;
             // Re-sending what is already there (Entra does, every cycle) changes nothing.
             let user =
-                if doc == before { current } else { users::replace(tx, client.tenant, &id, &user_data(doc), None)? };
+                if doc == before { current } else { users::update(tx, client.tenant, current, &user_data(doc))? };
             let n = ops.len();
             log_write(
                 tx,
