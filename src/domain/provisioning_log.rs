@@ -102,7 +102,7 @@ pub struct Figures {
 fn last(conn: &Connection, tenant: TenantId, errors_only: bool) -> Result<Option<Entry>> {
     let sql = if errors_only {
         "SELECT at, token_label, method, path, resource_type, resource_id, status, outcome
-         FROM provisioning_log WHERE tenant_id = ?1 AND status >= 400 ORDER BY id DESC LIMIT 1"
+         FROM provisioning_log WHERE tenant_id = ?1 AND failed = 1 ORDER BY id DESC LIMIT 1"
     } else {
         "SELECT at, token_label, method, path, resource_type, resource_id, status, outcome
          FROM provisioning_log WHERE tenant_id = ?1 ORDER BY id DESC LIMIT 1"
