@@ -7,7 +7,7 @@ use rocket::response::Redirect;
 use rocket::{get, post, State};
 use rocket_dyn_templates::{context, Template};
 
-use super::error::{PortalError, PortalResult};
+use super::error::PortalResult;
 use super::session::AdminSession;
 use super::Layout;
 use crate::app::App;
@@ -89,9 +89,7 @@ pub async fn create(
     form: Form<NewKey>,
     app: &State<App>,
 ) -> PortalResult<(Status, Template)> {
-    if !session.csrf_ok(&form.csrf) {
-        return Err(PortalError::BadCsrf);
-    }
+    session.check_csrf(&form.csrf)?;
     let form = form.into_inner();
     let expires = match parse_expiry(&form.expires) {
         Ok(e) => e,
@@ -125,9 +123,7 @@ pub async fn revoke(
     form: Form<CsrfOnly>,
     app: &State<App>,
 ) -> PortalResult<Redirect> {
-    if !session.csrf_ok(&form.csrf) {
-        return Err(PortalError::BadCsrf);
-    }
+    session.check_csrf(&form.csrf)?;
     let owner = session.0.admin.tenant;
     app.write(move |tx| api_keys::revoke(tx, owner, id)).await?;
     Ok(Redirect::to(format!("{}/{tenant}/settings/api-keys", super::MOUNT)))

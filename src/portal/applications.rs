@@ -168,9 +168,7 @@ pub async fn create(
     form: Form<ApplicationForm>,
     app: &State<App>,
 ) -> PortalResult<Result<Flash<Redirect>, (Status, Template)>> {
-    if !session.csrf_ok(&form.csrf) {
-        return Err(PortalError::BadCsrf);
-    }
+    session.check_csrf(&form.csrf)?;
     let form = form.into_inner();
     let input = form.input();
     if let Some((field, message)) = applications::invalid_field(&input) {
@@ -213,9 +211,7 @@ pub async fn update(
     form: Form<ApplicationForm>,
     app: &State<App>,
 ) -> PortalResult<Result<Flash<Redirect>, (Status, Template)>> {
-    if !session.csrf_ok(&form.csrf) {
-        return Err(PortalError::BadCsrf);
-    }
+    session.check_csrf(&form.csrf)?;
     let form = form.into_inner();
     let (existing, groups) = load(&session, app, id).await?;
     let input = form.input();
@@ -246,9 +242,7 @@ pub async fn delete(
     form: Form<CsrfOnly>,
     app: &State<App>,
 ) -> PortalResult<Flash<Redirect>> {
-    if !session.csrf_ok(&form.csrf) {
-        return Err(PortalError::BadCsrf);
-    }
+    session.check_csrf(&form.csrf)?;
     let owner = session.0.admin.tenant;
     let a = app.write(move |tx| applications::delete(tx, owner, id)).await?;
     Ok(Flash::new(

@@ -181,9 +181,7 @@ pub async fn logout(
     app: &State<App>,
     jar: &CookieJar<'_>,
 ) -> PortalResult<Redirect> {
-    if !session.csrf_ok(&form.csrf) {
-        return Err(PortalError::BadCsrf);
-    }
+    session.check_csrf(&form.csrf)?;
     if let Some(secret) = jar.get_private(COOKIE).map(|c| c.value().to_string()) {
         app.write(move |tx| admins::end_session(tx, &secret)).await?;
     }

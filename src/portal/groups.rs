@@ -190,9 +190,7 @@ pub async fn assign(
     form: Form<AccessForm>,
     app: &State<App>,
 ) -> PortalResult<Result<Flash<Redirect>, (Status, Template)>> {
-    if !session.csrf_ok(&form.csrf) {
-        return Err(PortalError::BadCsrf);
-    }
+    session.check_csrf(&form.csrf)?;
     let form = form.into_inner();
     let (role, apps) = match parse_ids(&form) {
         Ok(ids) => ids,

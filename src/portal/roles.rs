@@ -208,9 +208,7 @@ pub async fn create(
     form: Form<RoleForm>,
     app: &State<App>,
 ) -> PortalResult<Result<Flash<Redirect>, (Status, Template)>> {
-    if !session.csrf_ok(&form.csrf) {
-        return Err(PortalError::BadCsrf);
-    }
+    session.check_csrf(&form.csrf)?;
     let form = form.into_inner();
     let input = form.input();
     if let Some((field, message)) = roles::invalid_field(&input) {
@@ -256,9 +254,7 @@ pub async fn update(
     form: Form<RoleForm>,
     app: &State<App>,
 ) -> PortalResult<Result<Flash<Redirect>, (Status, Template)>> {
-    if !session.csrf_ok(&form.csrf) {
-        return Err(PortalError::BadCsrf);
-    }
+    session.check_csrf(&form.csrf)?;
     let form = form.into_inner();
     let (role, groups) = load(&session, app, id).await?;
     if role.predefined {
@@ -297,9 +293,7 @@ pub async fn delete(
     form: Form<CsrfOnly>,
     app: &State<App>,
 ) -> PortalResult<Result<Flash<Redirect>, (Status, Template)>> {
-    if !session.csrf_ok(&form.csrf) {
-        return Err(PortalError::BadCsrf);
-    }
+    session.check_csrf(&form.csrf)?;
     let owner = session.0.admin.tenant;
     match app.write(move |tx| roles::delete(tx, owner, id)).await {
         Ok(role) => {

@@ -48,8 +48,17 @@ impl<'r> FromRequest<'r> for AdminSession {
 }
 
 impl AdminSession {
+    /// Refuses a form whose CSRF token is not this session's: nothing is changed.
+    pub fn check_csrf(&self, submitted: &str) -> Result<(), super::error::PortalError> {
+        if self.csrf_ok(submitted) {
+            Ok(())
+        } else {
+            Err(super::error::PortalError::BadCsrf)
+        }
+    }
+
     /// True when a submitted form's CSRF token is this session's (constant time).
-    pub fn csrf_ok(&self, submitted: &str) -> bool {
+    fn csrf_ok(&self, submitted: &str) -> bool {
         let expected = self.0.csrf_token.as_bytes();
         expected.len() == submitted.len() && bool::from(expected.ct_eq(submitted.as_bytes()))
     }
