@@ -79,6 +79,22 @@ impl App {
             .unwrap_or_else(|e| Err(E::from(DbError::Migration(format!("database task failed: {e}")))))
     }
 
+    /// Runs a short read transaction (a few indexed lookups) on the calling
+    /// thread when a reader is free, saving two thread hand-offs; otherwise on
+    /// a blocking thread like [`App::read`]. WAL readers never wait for the
+    /// writer, so this does not stall the async worker; never use it for scans.
+    pub async fn lookup<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&rusqlite::Transaction) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
+        match self.db.try_read(f) {
+            Ok(result) => result,
+            Err(f) => self.read(f).await,
+        }
+    }
+
     /// Runs a read transaction on a blocking thread.
     pub async fn read<T, E, F>(&self, f: F) -> Result<T, E>
     where

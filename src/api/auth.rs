@@ -41,7 +41,7 @@ impl<'r> FromRequest<'r> for ApiClient {
         };
         let slug = req.routed_segment(0).unwrap_or_default().to_string();
         // Hashed and compared in constant time by the domain.
-        let owner = app.read(move |tx| api_keys::authenticate(tx, &token)).await;
+        let owner = app.lookup(move |tx| api_keys::authenticate(tx, &token)).await;
         match owner {
             Ok(Some(owner)) if owner.tenant_slug == slug => {
                 app.record_key_use(owner.key_id);

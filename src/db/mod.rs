@@ -114,6 +114,25 @@ impl Db {
         Ok(value)
     }
 
+    /// Like [`Db::read`], but only if a reader connection is free right now;
+    /// otherwise hands `f` back unrun. Lets a short lookup run where it is.
+    pub fn try_read<T, E, F>(&self, f: F) -> Result<Result<T, E>, F>
+    where
+        E: From<DbError>,
+        F: FnOnce(&rusqlite::Transaction) -> Result<T, E>,
+    {
+        let Some(mut conn) = self.readers.try_get() else {
+            return Err(f);
+        };
+        let run = || {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred).map_err(DbError::from)?;
+            let value = f(&tx)?;
+            tx.finish().map_err(DbError::from)?;
+            Ok(value)
+        };
+        Ok(run())
+    }
+
     /// Copies the database to `target` with SQLite's online backup: a
     /// consistent snapshot taken while the server keeps serving. Returns the
     /// number of pages copied. `target` must not exist.
@@ -154,6 +173,11 @@ fn configure(conn: &mut Connection, durability: Durability, read_only: bool) -> 
     };
     conn.pragma_update(None, "synchronous", sync)?;
     conn.set_prepared_statement_cache_capacity(64);
+    // Plans must not depend on bound values: otherwise every statement with a
+    // `LIMIT ?` is compiled again each time it runs with new values (SQLite
+    // treats a bound integer LIMIT as plan-relevant). Our plans rest on the
+    // seeded statistics, not on the values.
+    conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
     register_functions(conn)
 }
 

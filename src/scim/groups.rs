@@ -72,7 +72,7 @@ fn skipped_note(skipped: &[String]) -> String {
 
 #[get("/<tenant>/Groups?<params..>")]
 pub async fn list(tenant: &str, client: ScimClient, app: &State<App>, params: ListParams) -> ScimResult<ScimResponse> {
-    list_response_for(app, tenant, client, params, search).await
+    list_response_for(app, tenant, client, params, Some(Kind::Group), search).await
 }
 
 #[post("/<tenant>/Groups/.search", data = "<data>")]
@@ -99,18 +99,18 @@ pub async fn get(
     let base = base_url(app, tenant);
     let id = id.to_string();
     let projection = p.projection(Kind::Group);
-    let (version, body) = app
-        .read(move |tx| {
-            let group = groups::get(tx, client.tenant, &id)?;
-            // A 304 needs no body: do not read members for it.
-            if pre.not_modified(group.version) {
-                return Ok::<_, ScimError>((group.version, None));
-            }
-            let with_members = projection.wants("members");
-            let body = render(tx, std::slice::from_ref(&group), &projection, with_members, &base)?.remove(0);
-            Ok((group.version, Some(body)))
-        })
-        .await?;
+    let with_members = projection.wants("members");
+    let run = move |tx: &rusqlite::Transaction| {
+        let group = groups::get(tx, client.tenant, &id)?;
+        // A 304 needs no body: do not read members for it.
+        if pre.not_modified(group.version) {
+            return Ok::<_, ScimError>((group.version, None));
+        }
+        let body = render(tx, std::slice::from_ref(&group), &projection, with_members, &base)?.remove(0);
+        Ok((group.version, Some(body)))
+    };
+    // A member list may be long: read it on a blocking thread.
+    let (version, body) = if with_members { app.read(run).await? } else { app.lookup(run).await? };
     match body {
         None => Ok(ScimResponse::etag_only(Status::NotModified, version)),
         Some(body) => Ok(ScimResponse::resource(Status::Ok, body)),

@@ -5,7 +5,7 @@ use rocket::FromForm;
 use serde_json::{Map, Value};
 
 use super::error::{ScimError, ScimResult};
-use super::filter::parse_filter;
+use super::filter::{parse_filter, CompValue, CompareOp, Filter as Ast};
 use super::lower::{lower, lower_sort};
 use super::render::Projection;
 use super::resource::Kind;
@@ -145,6 +145,24 @@ impl ListParams {
     pub fn projection(&self, kind: Kind) -> Projection {
         Projection::new(kind, self.attributes.as_deref(), self.excluded_attributes.as_deref())
     }
+
+    /// True for Entra's "does it exist yet?" query: one `eq` on an indexed
+    /// attribute that few resources share, returning no member lists. It costs
+    /// a few index reads, so it may run on the calling thread ([`App::lookup`]).
+    ///
+    /// [`App::lookup`]: crate::app::App::lookup
+    pub fn is_point_lookup(&self, kind: Kind) -> bool {
+        let Ok(Some(Ast::Compare(path, CompareOp::Eq, CompValue::Str(_)))) = self.parsed_filter() else {
+            return false;
+        };
+        let indexed: &[&str] = match kind {
+            Kind::User => &["userName", "externalId", "id"],
+            Kind::Group => &["displayName", "externalId", "id"],
+        };
+        path.sub_attr.is_none()
+            && indexed.iter().any(|a| a.eq_ignore_ascii_case(&path.attr))
+            && (kind == Kind::User || !self.projection(kind).wants("members"))
+    }
 }
 
 /// Filter errors found by the database compile step are the client's: invalidFilter.
@@ -165,11 +183,14 @@ pub async fn list_response_for(
     tenant: &str,
     client: super::http::ScimClient,
     params: ListParams,
+    kind: Option<Kind>,
     search: Search,
 ) -> ScimResult<super::http::ScimResponse> {
     let base = super::base_url(app, tenant);
     let start = params.start_index()?;
-    let (total, resources) = app.read(move |tx| search(tx, client.tenant, &params, &base)).await?;
+    let point = kind.is_some_and(|k| params.is_point_lookup(k));
+    let run = move |tx: &rusqlite::Transaction| search(tx, client.tenant, &params, &base);
+    let (total, resources) = if point { app.lookup(run).await? } else { app.read(run).await? };
     Ok(super::http::ScimResponse::ok(super::render::list_response(total, start, resources)))
 }
 

@@ -50,7 +50,7 @@ fn search(conn: &Connection, tenant: TenantId, params: &ListParams, base: &str) 
 
 #[get("/<tenant>?<params..>", rank = 2)]
 pub async fn list(tenant: &str, client: ScimClient, app: &State<App>, params: ListParams) -> ScimResult<ScimResponse> {
-    list_response_for(app, tenant, client, params, search).await
+    list_response_for(app, tenant, client, params, None, search).await
 }
 
 #[post("/<tenant>/.search", data = "<data>")]

@@ -51,7 +51,7 @@ pub fn search(
 
 #[get("/<tenant>/Users?<params..>")]
 pub async fn list(tenant: &str, client: ScimClient, app: &State<App>, params: ListParams) -> ScimResult<ScimResponse> {
-    list_response_for(app, tenant, client, params, search).await
+    list_response_for(app, tenant, client, params, Some(Kind::User), search).await
 }
 
 #[post("/<tenant>/Users/.search", data = "<data>")]
@@ -79,7 +79,7 @@ pub async fn get(
     let id = id.to_string();
     let projection = p.projection(Kind::User);
     let found = app
-        .read(move |tx| {
+        .lookup(move |tx| {
             let user = users::get(tx, client.tenant, &id)?;
             // A 304 needs no body: do not render one for it.
             if pre.not_modified(user.version) {
