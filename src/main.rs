@@ -24,7 +24,7 @@ fn announce_setup_links(rocket: &rocket::Rocket<rocket::Build>) {
 /// pool has four readers, so more threads than this only wait, each with its
 /// own stack and malloc arena: queueing the work costs no throughput and keeps
 /// memory flat under many concurrent clients.
-const BLOCKING_THREADS: usize = 16;
+const BLOCKING_THREADS: usize = 8;
 
 fn main() {
     let args = Cli::parse();
