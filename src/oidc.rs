@@ -25,6 +25,9 @@ use serde::{Deserialize, Serialize};
 
 /// How long a provider's discovery document and signing keys are reused.
 pub const CACHE_TTL: Duration = Duration::from_secs(60 * 60);
+/// How long a failed discovery is answered from memory: while a provider is
+/// down, sign-in attempts must not each hold a blocking thread for [`TIMEOUT`].
+pub const FAILURE_TTL: Duration = Duration::from_secs(30);
 /// The longest wait for the provider on one request.
 const TIMEOUT: Duration = Duration::from_secs(15);
 /// The largest response read from the provider.
@@ -138,8 +141,15 @@ pub struct Oidc {
 }
 
 struct Cached {
-    metadata: CoreProviderMetadata,
+    outcome: Result<CoreProviderMetadata, OidcError>,
     fetched: Instant,
+}
+
+impl Cached {
+    fn fresh(&self) -> bool {
+        let ttl = if self.outcome.is_ok() { CACHE_TTL } else { FAILURE_TTL };
+        self.fetched.elapsed() < ttl
+    }
 }
 
 impl Default for Oidc {
@@ -160,29 +170,27 @@ impl Oidc {
         Oidc { http: Http(agent), cache: Mutex::new(HashMap::new()) }
     }
 
-    /// The provider's metadata and signing keys: from the cache when fetched
-    /// less than [`CACHE_TTL`] ago (and `fresh` is false), else fetched now.
+    /// The provider's metadata and signing keys: unless `fresh`, from the
+    /// cache when fetched less than [`CACHE_TTL`] ago (a failure: less than
+    /// [`FAILURE_TTL`] ago), else fetched now.
     pub fn discover(&self, issuer: &str, fresh: bool) -> Result<CoreProviderMetadata, OidcError> {
         if !fresh {
-            if let Some(c) = self
-                .cache
-                .lock()
-                .ok()
-                .and_then(|c| c.get(issuer).filter(|c| c.fetched.elapsed() < CACHE_TTL).map(|c| c.metadata.clone()))
-            {
-                return Ok(c);
+            let cached =
+                self.cache.lock().ok().and_then(|c| c.get(issuer).filter(|c| c.fresh()).map(|c| c.outcome.clone()));
+            if let Some(outcome) = cached {
+                return outcome;
             }
         }
         let url = IssuerUrl::new(issuer.to_string()).map_err(|e| OidcError::Config(format!("invalid issuer: {e}")))?;
-        let metadata = CoreProviderMetadata::discover(&url, &self.http)
-            .map_err(|e| OidcError::Discovery(format!("{issuer}: {}", chain(&e))))?;
-        self.remember(issuer, &metadata);
-        Ok(metadata)
+        let outcome = CoreProviderMetadata::discover(&url, &self.http)
+            .map_err(|e| OidcError::Discovery(format!("{issuer}: {}", chain(&e))));
+        self.remember(issuer, outcome.clone());
+        outcome
     }
 
-    fn remember(&self, issuer: &str, metadata: &CoreProviderMetadata) {
+    fn remember(&self, issuer: &str, outcome: Result<CoreProviderMetadata, OidcError>) {
         if let Ok(mut cache) = self.cache.lock() {
-            cache.insert(issuer.to_string(), Cached { metadata: metadata.clone(), fetched: Instant::now() });
+            cache.insert(issuer.to_string(), Cached { outcome, fetched: Instant::now() });
         }
     }
 
@@ -243,7 +251,7 @@ impl Oidc {
                 let keys = JsonWebKeySet::fetch(metadata.jwks_uri(), &self.http)
                     .map_err(|e| OidcError::Discovery(format!("signing keys: {}", chain(&e))))?;
                 metadata = metadata.set_jwks(keys);
-                self.remember(&reg.issuer, &metadata);
+                self.remember(&reg.issuer, Ok(metadata.clone()));
                 id_token.claims(&verifier(reg, &metadata), &nonce)
             }
             other => other,
@@ -343,6 +351,17 @@ mod tests {
         // Port 9 on loopback (discard) is closed on test machines: connection refused at once.
         let err = oidc.discover("http://127.0.0.1:9/tenant/v2.0", true).unwrap_err();
         assert!(matches!(&err, OidcError::Discovery(m) if m.contains("127.0.0.1:9")), "{err}");
+    }
+
+    #[test]
+    fn a_failed_discovery_is_remembered_briefly_unless_asked_fresh() {
+        let oidc = Oidc::new();
+        let issuer = "http://127.0.0.1:9/remembered";
+        let first = oidc.discover(issuer, true).unwrap_err();
+        assert!(oidc.cache.lock().unwrap().get(issuer).is_some_and(Cached::fresh), "remembered");
+        assert_eq!(oidc.discover(issuer, false).unwrap_err(), first);
+        oidc.cache.lock().unwrap().get_mut(issuer).unwrap().fetched -= FAILURE_TTL;
+        assert!(!oidc.cache.lock().unwrap().get(issuer).is_some_and(Cached::fresh), "for 30 seconds");
     }
 
     #[test]
