@@ -6,6 +6,8 @@ use std::time::{Duration, Instant};
 
 use crate::config::AppConfig;
 use crate::db::{Db, DbError};
+use crate::oidc::Oidc;
+use crate::secretbox::SecretBox;
 
 /// Managed Rocket state.
 #[derive(Clone)]
@@ -21,15 +23,21 @@ pub struct App {
     pub sign_in_throttle: Arc<crate::throttle::Throttle>,
     /// The optional per-token SCIM rate limit.
     pub scim_limiter: Option<Arc<crate::throttle::RateLimiter>>,
+    /// Seals the stored secrets that must be read back (SSO client secrets).
+    pub secrets: SecretBox,
+    /// The OpenID Connect relying party, with its per-issuer cache.
+    pub oidc: Arc<Oidc>,
 }
 
 /// How stale an API key's `last used` time may get.
 pub const KEY_USE_RESOLUTION: Duration = Duration::from_secs(60);
 
 impl App {
-    pub fn new(db: Db, config: AppConfig) -> App {
+    pub fn new(db: Db, config: AppConfig, secrets: SecretBox) -> App {
         App {
             db,
+            secrets,
+            oidc: Arc::new(Oidc::new()),
             public_url: config.public_url(),
             key_use: Arc::default(),
             sign_in_throttle: Arc::default(),

@@ -88,6 +88,17 @@ pub fn with_secret_key(figment: Figment, config: &AppConfig) -> Result<Figment, 
     Ok(figment.merge(("secret_key", key)))
 }
 
+/// The `secret_key` in force (call after [`with_secret_key`]), as key material
+/// for keys derived from it, such as the one sealing stored client secrets.
+pub fn secret_key_material(figment: &Figment) -> Result<Vec<u8>, String> {
+    let value = figment.find_value("secret_key").map_err(|e| format!("no secret_key: {e}"))?;
+    match value.as_str() {
+        Some(text) => Ok(text.trim().as_bytes().to_vec()),
+        // A key given as a byte array rather than a base64 or hex string.
+        None => serde_json::to_vec(&value).map_err(|e| format!("unreadable secret_key: {e}")),
+    }
+}
+
 fn load_or_create_key(path: &Path) -> Result<String, String> {
     if let Ok(existing) = std::fs::read_to_string(path) {
         let existing = existing.trim().to_string();

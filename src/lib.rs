@@ -11,8 +11,10 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod health;
+pub mod oidc;
 pub mod portal;
 pub mod scim;
+pub mod secretbox;
 pub mod throttle;
 
 use rocket::figment::Figment;
@@ -59,7 +61,8 @@ pub fn build(figment: Figment) -> Result<Rocket<Build>, String> {
     };
     let db = open_db(&config)?;
     db.write(|tx| domain::roles::seed_all(tx)).map_err(|e| format!("cannot seed the predefined roles: {e}"))?;
-    let app = App::new(db, config);
+    let secrets = secretbox::SecretBox::new(&config::secret_key_material(&figment)?);
+    let app = App::new(db, config, secrets);
     Ok(rocket::custom(figment)
         .manage(app)
         .mount(scim::MOUNT, scim::routes())

@@ -13,6 +13,7 @@ const PAGES: &[&str] = &[
     "/admin/default/settings/applications",
     "/admin/default/settings/applications/new",
     "/admin/default/settings/log",
+    "/admin/default/settings/sso",
 ];
 
 #[test]

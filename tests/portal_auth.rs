@@ -22,6 +22,8 @@ fn signed_out_pages_redirect_to_sign_in_and_come_back() {
         "settings/roles",
         "settings/applications",
         "settings/log",
+        "settings/sso",
+        "me",
     ] {
         let uri = format!("/admin/default/{page}");
         let res = HtmlRes::from(app.client.get(uri.clone()).dispatch());

@@ -9,183 +9,21 @@
 //! Without chromedriver the test is skipped, unless SCIM_PORTAL_REQUIRE_BROWSER
 //! is set (CI sets it), in which case it fails.
 
-use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+#[path = "common/browser.rs"]
+mod browser;
 
-use fantoccini::{Client, ClientBuilder, Locator};
+use browser::{chromedriver, scim, skip_unless_required, start_server, Browser};
+use fantoccini::Locator;
 use serde_json::{json, Value};
-
-/// Kills a child process when dropped.
-struct Killed(Child);
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn wait_for_port(port: u16) {
-    let start = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(start.elapsed() < Duration::from_secs(20), "port {port} never opened");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn chromedriver() -> Option<PathBuf> {
-    std::env::var_os("PATH")?.to_str()?.split(':').map(|d| PathBuf::from(d).join("chromedriver")).find(|p| p.exists())
-}
-
-/// Starts the real binary on a fresh database; returns it, its base URL and the set-up link it printed.
-fn start_server(dir: &std::path::Path) -> (Killed, String, String) {
-    let port = free_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_scim-portal"))
-        .arg("serve")
-        .env("ROCKET_DATABASE_PATH", dir.join("db/portal.db"))
-        .env("ROCKET_PORT", port.to_string())
-        .env("ROCKET_LOG_LEVEL", "critical")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("binary starts");
-    let stderr = child.stderr.take().unwrap();
-    let guard = Killed(child);
-    let mut link = None;
-    for line in BufReader::new(stderr).lines() {
-        let line = line.unwrap();
-        if let Some(at) = line.find("http://") {
-            link = Some(line[at..].trim().to_string());
-            break;
-        }
-    }
-    let link = link.expect("the server prints a set-up link for the default tenant");
-    wait_for_port(port);
-    (guard, format!("http://127.0.0.1:{port}"), link)
-}
-
-struct Browser {
-    client: Client,
-    _driver: Killed,
-    shots: PathBuf,
-}
-
-impl Browser {
-    async fn start() -> Browser {
-        let port = free_port();
-        let driver = Command::new(chromedriver().unwrap())
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver starts");
-        let driver = Killed(driver);
-        wait_for_port(port);
-        let mut caps = serde_json::Map::new();
-        caps.insert(
-            "goog:chromeOptions".into(),
-            json!({"args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
-                            "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                            "--disable-sync", "--window-size=1280,900"]}),
-        );
-        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-            .capabilities(caps)
-            .connect(&format!("http://127.0.0.1:{port}"))
-            .await
-            .expect("a Chromium session");
-        let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
-        std::fs::create_dir_all(&shots).unwrap();
-        Browser { client, _driver: driver, shots }
-    }
-
-    async fn shot(&self, name: &str) {
-        let png = self.client.screenshot().await.unwrap();
-        std::fs::write(self.shots.join(format!("{name}.png")), png).unwrap();
-    }
-
-    /// Waits (up to 10 s) for an element: a click that submits a form returns
-    /// before the next page has necessarily loaded.
-    async fn wait_for(&self, locator: Locator<'_>) -> fantoccini::elements::Element {
-        match self.client.wait().at_most(Duration::from_secs(10)).for_element(locator).await {
-            Ok(e) => e,
-            Err(_) => panic!("not found on {}: {}", self.path().await, self.client.source().await.unwrap_or_default()),
-        }
-    }
-
-    async fn fill(&self, id: &str, text: &str) {
-        let e = self.wait_for(Locator::Id(id)).await;
-        e.clear().await.unwrap();
-        e.send_keys(text).await.unwrap();
-    }
-
-    async fn click(&self, css: &str) {
-        self.wait_for(Locator::Css(css)).await.click().await.unwrap();
-    }
-
-    /// Waits until the browser shows `path`.
-    async fn wait_path(&self, path: &str) {
-        let start = Instant::now();
-        while self.path().await != path {
-            assert!(start.elapsed() < Duration::from_secs(10), "still on {} instead of {path}", self.path().await);
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    async fn value(&self, id: &str) -> String {
-        self.wait_for(Locator::Id(id)).await.prop("value").await.unwrap().unwrap_or_default()
-    }
-
-    async fn text(&self, css: &str) -> String {
-        self.wait_for(Locator::Css(css)).await.text().await.unwrap()
-    }
-
-    async fn path(&self) -> String {
-        self.client.current_url().await.unwrap().path().to_string()
-    }
-}
-
-fn scim(base: &str, token: &str, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
-    let url = format!("{base}{path}");
-    let auth = format!("Bearer {token}");
-    let mut res = match (method, body) {
-        ("GET", _) => agent.get(&url).header("Authorization", &auth).call(),
-        ("POST", Some(b)) => agent
-            .post(&url)
-            .header("Authorization", &auth)
-            .header("Content-Type", "application/scim+json")
-            .send(b.to_string()),
-        ("PATCH", Some(b)) => agent
-            .patch(&url)
-            .header("Authorization", &auth)
-            .header("Content-Type", "application/scim+json")
-            .send(b.to_string()),
-        (m, _) => panic!("{m}"),
-    }
-    .expect("SCIM request");
-    let status = res.status().as_u16();
-    let text = res.body_mut().read_to_string().unwrap_or_default();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn administrator_story_in_headless_chromium() {
     if chromedriver().is_none() {
-        assert!(
-            std::env::var_os("SCIM_PORTAL_REQUIRE_BROWSER").is_none(),
-            "chromedriver not found; install Debian's chromium and chromium-driver"
-        );
-        eprintln!("SKIPPED: chromedriver not found (apt-get install chromium chromium-driver)");
-        return;
+        return skip_unless_required("chromedriver not found (apt-get install chromium chromium-driver)");
     }
     let dir = tempfile::tempdir().unwrap();
-    let (_server, base, setup_link) = start_server(dir.path());
+    let server = start_server(dir.path());
+    let (base, setup_link) = (server.base.clone(), server.setup_link.clone());
     let b = Browser::start().await;
 
     // 1. The first administrator, from the printed one-time link.
@@ -266,7 +104,7 @@ async fn administrator_story_in_headless_chromium() {
 
     portal_access_story(&b, &base, &users, &groups).await;
 
-    b.client.clone().close().await.unwrap();
+    b.close().await;
 }
 
 /// Roles and applications through groups, then the Users pages.

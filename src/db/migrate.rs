@@ -13,6 +13,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0004_log_filters", include_str!("../../migrations/0004_log_filters.sql")),
     ("0005_planner_stats", include_str!("../../migrations/0005_planner_stats.sql")),
     ("0006_tenant_order", include_str!("../../migrations/0006_tenant_order.sql")),
+    ("0007_sso", include_str!("../../migrations/0007_sso.sql")),
 ];
 
 /// Brings the database up to date, one transaction per migration.

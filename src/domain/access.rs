@@ -64,6 +64,13 @@ pub struct Access {
     pub applications: Vec<ApplicationGrant>,
 }
 
+impl Access {
+    /// True when the user's effective role carries permission `key` (never when suspended).
+    pub fn has_permission(&self, key: &str) -> bool {
+        self.role.as_ref().is_some_and(|r| r.role.permissions.iter().any(|p| p == key))
+    }
+}
+
 /// What `group` grants.
 pub fn group_grant(conn: &Connection, tenant: TenantId, group: &Group) -> Result<GroupGrant> {
     let role = conn

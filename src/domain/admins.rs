@@ -41,12 +41,14 @@ pub struct Session {
     pub expires: DateTime<Utc>,
 }
 
-fn random_token() -> String {
+/// A new random secret (256 bits, base64url): session cookies, CSRF tokens, set-up links.
+pub(crate) fn random_token() -> String {
     let raw: [u8; 32] = rand::random();
     URL_SAFE_NO_PAD.encode(raw)
 }
 
-fn digest(secret: &str) -> Vec<u8> {
+/// What is stored of a secret that is only ever checked: its SHA-256.
+pub(crate) fn digest(secret: &str) -> Vec<u8> {
     Sha256::digest(secret.as_bytes()).to_vec()
 }
 

@@ -11,6 +11,8 @@ pub mod filter;
 pub mod groups;
 pub mod provisioning_log;
 pub mod roles;
+pub mod sign_in_events;
+pub mod sso;
 pub mod tenants;
 pub mod users;
 

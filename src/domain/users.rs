@@ -165,6 +165,36 @@ pub fn find_by_user_name(conn: &Connection, tenant: TenantId, user_name: &str) -
         .optional()?)
 }
 
+/// Finds a user by row id.
+pub fn find_by_row(conn: &Connection, tenant: TenantId, row_id: i64) -> Result<Option<User>> {
+    Ok(conn
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM users r WHERE r.id = ?1 AND r.tenant_id = ?2"))?
+        .query_row(params![row_id, tenant.0], from_row)
+        .optional()?)
+}
+
+/// Users whose externalId is exactly `external_id`, oldest first, at most `limit`.
+pub fn find_by_external_id(conn: &Connection, tenant: TenantId, external_id: &str, limit: i64) -> Result<Vec<User>> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM users r WHERE r.tenant_id = ?1 AND r.external_id = ?2 ORDER BY r.id LIMIT ?3"
+        ))?
+        .query_map(params![tenant.0, external_id, limit], from_row)?
+        .collect::<rusqlite::Result<_>>()?)
+}
+
+/// Users with the e-mail address `email` (case-insensitive), oldest first, at most `limit`.
+pub fn find_by_email(conn: &Connection, tenant: TenantId, email: &str, limit: i64) -> Result<Vec<User>> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM users r WHERE r.tenant_id = ?1 AND r.id IN (
+                 SELECT e.user_id FROM user_emails e WHERE e.tenant_id = ?1 AND e.value_key = ?2)
+             ORDER BY r.id LIMIT ?3"
+        ))?
+        .query_map(params![tenant.0, fold(email), limit], from_row)?
+        .collect::<rusqlite::Result<_>>()?)
+}
+
 pub fn check_version(user: &User, expected: Option<i64>) -> Result<()> {
     match expected {
         Some(v) if v != user.version => Err(Error::VersionMismatch),

@@ -30,7 +30,7 @@ async fn render(
     error: Option<String>,
     created: Option<(String, String)>,
 ) -> PortalResult<Template> {
-    let tenant = session.0.admin.tenant;
+    let tenant = session.0.tenant;
     let keys = app.read(move |tx| api_keys::list(tx, tenant)).await?;
     let at = now();
     let rows: Vec<_> = keys
@@ -95,7 +95,7 @@ pub async fn create(
         Ok(e) => e,
         Err(m) => return Ok((Status::BadRequest, render(&session, app, &form, Some(m), None).await?)),
     };
-    let (tenant, label) = (session.0.admin.tenant, form.label.clone());
+    let (tenant, label) = (session.0.tenant, form.label.clone());
     match app.write(move |tx| api_keys::create(tx, tenant, &label, expires)).await {
         Ok((key, secret)) => {
             let page = render(&session, app, &<NewKey as Default>::default(), None, Some((secret, key.label))).await?;
@@ -124,7 +124,7 @@ pub async fn revoke(
     app: &State<App>,
 ) -> PortalResult<Redirect> {
     session.check_csrf(&form.csrf)?;
-    let owner = session.0.admin.tenant;
+    let owner = session.0.tenant;
     app.write(move |tx| api_keys::revoke(tx, owner, id)).await?;
     Ok(Redirect::to(format!("{}/{tenant}/settings/api-keys", super::MOUNT)))
 }

@@ -103,7 +103,7 @@ pub async fn list(
     flash: Option<FlashMessage<'_>>,
     app: &State<App>,
 ) -> PortalResult<Template> {
-    let tenant = session.0.admin.tenant;
+    let tenant = session.0.tenant;
     let page = page.unwrap_or(1).max(1);
     let found =
         app.read(move |tx| applications::list_page(tx, tenant, (page - 1).saturating_mul(PER_PAGE), PER_PAGE)).await?;
@@ -174,7 +174,7 @@ pub async fn create(
     if let Some((field, message)) = applications::invalid_field(&input) {
         return Ok(Err((Status::BadRequest, render_form(&session, None, &form, FieldErrors::one(field, message)))));
     }
-    let owner = session.0.admin.tenant;
+    let owner = session.0.tenant;
     match app.write(move |tx| applications::create(tx, owner, &input)).await {
         Ok(a) => {
             Ok(Ok(Flash::new(Redirect::to(list_href(tenant)), NOTICE, format!("Application “{}” created.", a.name))))
@@ -187,7 +187,7 @@ pub async fn create(
 }
 
 async fn load(session: &AdminSession, app: &App, id: i64) -> PortalResult<(Application, i64)> {
-    let tenant = session.0.admin.tenant;
+    let tenant = session.0.tenant;
     Ok(app
         .read(move |tx| {
             let a = applications::get(tx, tenant, id)?;
@@ -221,7 +221,7 @@ pub async fn update(
             render_form(&session, Some((&existing, groups)), &form, FieldErrors::one(field, message)),
         )));
     }
-    let owner = session.0.admin.tenant;
+    let owner = session.0.tenant;
     match app.write(move |tx| applications::update(tx, owner, id, &input)).await {
         Ok(a) => {
             Ok(Ok(Flash::new(Redirect::to(list_href(tenant)), NOTICE, format!("Application “{}” saved.", a.name))))
@@ -243,7 +243,7 @@ pub async fn delete(
     app: &State<App>,
 ) -> PortalResult<Flash<Redirect>> {
     session.check_csrf(&form.csrf)?;
-    let owner = session.0.admin.tenant;
+    let owner = session.0.tenant;
     let a = app.write(move |tx| applications::delete(tx, owner, id)).await?;
     Ok(Flash::new(
         Redirect::to(list_href(tenant)),

@@ -9,11 +9,12 @@ use rocket::{get, post, uri, State};
 use rocket_dyn_templates::{context, Template};
 
 use super::error::{PortalError, PortalResult};
-use super::session::{self, AdminSession, COOKIE};
+use super::session::{self, AdminSession, Signed, COOKIE, USER_PREFIX};
 use super::MOUNT;
 use crate::app::App;
 use crate::db::Db;
-use crate::domain::{admins, tenants, Error};
+use crate::domain::sign_in_events::{self, Method, Outcome};
+use crate::domain::{admins, sso, tenants, Error};
 use crate::throttle::Policy;
 
 /// Percent-encodes a value for a query string.
@@ -27,7 +28,7 @@ pub fn encode_query(s: &str) -> String {
 }
 
 /// Where to go after signing in: only a page of this tenant's portal.
-fn safe_next(tenant: &str, next: Option<&str>) -> String {
+pub fn safe_next(tenant: &str, next: Option<&str>) -> String {
     let home = format!("{MOUNT}/{tenant}/settings/scim");
     match next {
         Some(n) if n.starts_with(&format!("{MOUNT}/{tenant}/")) && !n.contains("//") && !n.contains('\\') => {
@@ -37,7 +38,8 @@ fn safe_next(tenant: &str, next: Option<&str>) -> String {
     }
 }
 
-fn secure(app: &App) -> bool {
+/// True when the portal is served over HTTPS (cookies get the Secure flag).
+pub fn secure(app: &App) -> bool {
     app.public_url.starts_with("https://")
 }
 
@@ -51,28 +53,50 @@ pub fn home(tenant: &str, _session: AdminSession) -> Redirect {
     Redirect::to(format!("{MOUNT}/{tenant}/settings/scim"))
 }
 
-async fn tenant_info(app: &App, slug: &str) -> PortalResult<(tenants::Tenant, i64)> {
+/// What the sign-in page needs to know of a tenant.
+struct TenantInfo {
+    tenant: tenants::Tenant,
+    has_admin: bool,
+    sso: bool,
+}
+
+async fn tenant_info(app: &App, slug: &str) -> PortalResult<TenantInfo> {
     let slug = slug.to_string();
     app.read(move |tx| {
-        let t = tenants::get_by_slug(tx, &slug)?;
-        let admins = admins::count(tx, t.id)?;
-        Ok::<_, Error>((t, admins))
+        let tenant = tenants::get_by_slug(tx, &slug)?;
+        let has_admin = admins::count(tx, tenant.id)? > 0;
+        let sso = sso::enabled(tx, tenant.id)?;
+        Ok::<_, Error>(TenantInfo { tenant, has_admin, sso })
     })
     .await
     .map_err(PortalError::from)
 }
 
-fn login_template(tenant: &tenants::Tenant, has_admin: bool, email: &str, next: &str, error: Option<&str>) -> Template {
+fn login_template(t: &TenantInfo, email: &str, next: &str, error: Option<&str>) -> Template {
+    let sso_href = t.sso.then(|| format!("{MOUNT}/{}/sso/start?next={}", t.tenant.slug, encode_query(next)));
     Template::render(
         "portal/login.html",
-        context! { tenant_slug: &tenant.slug, tenant_name: &tenant.name, has_admin, email, next, error, title: "Sign in" },
+        context! {
+            tenant_slug: &t.tenant.slug, tenant_name: &t.tenant.name, has_admin: t.has_admin,
+            sso_href, email, next, error, title: "Sign in",
+        },
     )
 }
 
 #[get("/<tenant>/login?<next>")]
 pub async fn login_page(tenant: &str, next: Option<&str>, app: &State<App>) -> PortalResult<Template> {
-    let (t, count) = tenant_info(app, tenant).await?;
-    Ok(login_template(&t, count > 0, "", &safe_next(tenant, next), None))
+    let t = tenant_info(app, tenant).await?;
+    Ok(login_template(&t, "", &safe_next(tenant, next), None))
+}
+
+/// Records a password sign-in attempt (never the password).
+async fn record_attempt(app: &App, tenant: crate::domain::TenantId, email: &str, outcome: Outcome, reason: &str) {
+    let (email, reason) = (email.to_string(), reason.to_string());
+    let recorded =
+        app.write(move |tx| sign_in_events::record(tx, tenant, Method::Password, &email, outcome, &reason)).await;
+    if let Err(e) = recorded {
+        rocket::warn!("could not record a sign-in attempt: {e}");
+    }
 }
 
 #[derive(FromForm)]
@@ -121,20 +145,21 @@ pub async fn login(
     jar: &CookieJar<'_>,
     client: Option<std::net::IpAddr>,
 ) -> PortalResult<LoginOutcome> {
-    let (t, count) = tenant_info(app, tenant).await?;
+    let t = tenant_info(app, tenant).await?;
     let form = form.into_inner();
     let next = safe_next(tenant, form.next.as_deref());
-    let account_key = format!("account:{}:{}", t.id.0, crate::db::fold(form.email.trim()));
+    let account_key = format!("account:{}:{}", t.tenant.id.0, crate::db::fold(form.email.trim()));
     let address_key = format!("address:{}", client.map(|a| a.to_string()).unwrap_or_default());
     let throttle = &app.sign_in_throttle;
     let now = Instant::now();
     let held = throttle.wait(&account_key, now).max(throttle.wait(&address_key, now));
     if let Some(wait) = held {
         let error = format!("Too many failed sign-ins. Wait {} seconds and try again.", wait.as_secs().max(1));
-        let page = login_template(&t, count > 0, &form.email, &next, Some(&error));
+        record_attempt(app, t.tenant.id, &form.email, Outcome::Refused, "held back: too many failed sign-ins").await;
+        let page = login_template(&t, &form.email, &next, Some(&error));
         return Ok(Err(Err(TooManyTries { page, retry_after: wait.as_secs().max(1) })));
     }
-    let (tenant_id, email) = (t.id, form.email.clone());
+    let (tenant_id, email) = (t.tenant.id, form.email.clone());
     let found = app.read(move |tx| admins::find_for_sign_in(tx, tenant_id, &email)).await?;
     let password = form.password;
     let (admin, hash) = match found {
@@ -149,7 +174,9 @@ pub async fn login(
         throttle.fail(&account_key, ACCOUNT_POLICY, now);
         throttle.fail(&address_key, ADDRESS_POLICY, now);
         let error = "That e-mail address and password do not match an administrator of this tenant.";
-        return Ok(Err(Ok((Status::Unauthorized, login_template(&t, count > 0, &form.email, &next, Some(error))))));
+        record_attempt(app, t.tenant.id, &form.email, Outcome::Refused, "e-mail address and password do not match")
+            .await;
+        return Ok(Err(Ok((Status::Unauthorized, login_template(&t, &form.email, &next, Some(error))))));
     };
     throttle.clear(&account_key);
     // A new session secret at every sign-in; the old one (if any) ends now.
@@ -157,8 +184,9 @@ pub async fn login(
     let secret = app
         .write(move |tx| {
             if let Some(old) = old {
-                admins::end_session(tx, &old)?;
+                end_any_session(tx, &old)?;
             }
+            sign_in_events::record(tx, admin.tenant, Method::Password, &admin.email, Outcome::SignedIn, "")?;
             admins::start_session(tx, &admin)
         })
         .await?;
@@ -173,17 +201,25 @@ pub struct CsrfForm {
     csrf: String,
 }
 
+/// Ends the session a cookie secret names, an administrator's or a provisioned user's.
+pub fn end_any_session(tx: &rusqlite::Connection, secret: &str) -> crate::domain::Result<()> {
+    match secret.strip_prefix(USER_PREFIX) {
+        Some(user_secret) => sso::end_session(tx, user_secret),
+        None => admins::end_session(tx, secret),
+    }
+}
+
 #[post("/<tenant>/logout", data = "<form>")]
 pub async fn logout(
     tenant: &str,
-    session: AdminSession,
+    session: Signed,
     form: Form<CsrfForm>,
     app: &State<App>,
     jar: &CookieJar<'_>,
 ) -> PortalResult<Redirect> {
-    session.check_csrf(&form.csrf)?;
+    session.0.check_csrf(&form.csrf)?;
     if let Some(secret) = jar.get_private(COOKIE).map(|c| c.value().to_string()) {
-        app.write(move |tx| admins::end_session(tx, &secret)).await?;
+        app.write(move |tx| end_any_session(tx, &secret)).await?;
     }
     session::clear_cookie(jar);
     Ok(Redirect::to(uri!("/admin", login_page(tenant, Option::<&str>::None))))
@@ -203,7 +239,7 @@ pub async fn setup_page(
     token: Option<&str>,
     app: &State<App>,
 ) -> PortalResult<Result<Template, (Status, Template)>> {
-    let (t, _) = tenant_info(app, tenant).await?;
+    let t = tenant_info(app, tenant).await?.tenant;
     let token = token.unwrap_or_default().to_string();
     let (id, check) = (t.id, token.clone());
     let valid = app.read(move |tx| admins::setup_token_valid(tx, id, &check)).await?;
@@ -232,7 +268,7 @@ pub async fn setup(
     app: &State<App>,
     jar: &CookieJar<'_>,
 ) -> PortalResult<Result<Redirect, (Status, Template)>> {
-    let (t, _) = tenant_info(app, tenant).await?;
+    let t = tenant_info(app, tenant).await?.tenant;
     let form = form.into_inner();
     let again = |error: &str| Ok(Err((Status::BadRequest, setup_template(&t, &form.token, &form.email, Some(error)))));
     if form.password != form.confirm {

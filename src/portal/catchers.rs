@@ -2,10 +2,11 @@
 
 use rocket::http::Status;
 use rocket::response::Redirect;
-use rocket::{catch, Catcher, Request};
+use rocket::{catch, Catcher, Either, Request};
 use rocket_dyn_templates::Template;
 
-use super::error::page;
+use super::error::{page, refused};
+use super::session::{self, Denied};
 use super::MOUNT;
 
 /// No session: go to the tenant's sign-in page, and come back afterwards.
@@ -15,6 +16,20 @@ fn sign_in(req: &Request<'_>) -> Redirect {
     let next = req.uri().path().to_string();
     let next = super::auth::encode_query(&next);
     Redirect::to(format!("{MOUNT}/{tenant}/login?next={next}"))
+}
+
+/// Turned away by a session guard: a signed-in user without the permission
+/// goes to My access; an ended session shows why, and its cookie is cleared.
+#[catch(403)]
+fn forbidden(req: &Request<'_>) -> Either<Redirect, (Status, Template)> {
+    match req.local_cache(Denied::default) {
+        Denied::ToMyAccess { href } => Either::Left(Redirect::to(href.clone())),
+        Denied::Refused { reason, tenant_slug } => {
+            session::clear_cookie(req.cookies());
+            Either::Right(refused(Status::Forbidden, tenant_slug, "Your access has ended", reason))
+        }
+        Denied::Nothing => Either::Right(page(Status::Forbidden, "Forbidden", "You may not open this page.")),
+    }
 }
 
 #[catch(404)]
@@ -40,5 +55,5 @@ fn any(status: Status, _req: &Request<'_>) -> (Status, Template) {
 }
 
 pub fn catchers() -> Vec<Catcher> {
-    rocket::catchers![sign_in, not_found, unprocessable, any]
+    rocket::catchers![sign_in, forbidden, not_found, unprocessable, any]
 }

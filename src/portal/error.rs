@@ -38,6 +38,17 @@ pub fn page(status: Status, heading: &str, message: &str) -> (Status, Template) 
     (status, Template::render("error.html", context! { status: status.code, heading, message }))
 }
 
+/// The page of a refused sign-in or an ended session: why, in `#sign-in-refused`.
+pub fn refused(status: Status, tenant_slug: &str, heading: &str, reason: &str) -> (Status, Template) {
+    (
+        status,
+        Template::render(
+            "portal/refused.html",
+            context! { status: status.code, heading, reason, tenant_slug, title: heading },
+        ),
+    )
+}
+
 impl<'r> Responder<'r, 'static> for PortalError {
     fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
         match self {

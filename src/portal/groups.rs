@@ -43,7 +43,7 @@ pub async fn list(
     session: AdminSession,
     app: &State<App>,
 ) -> PortalResult<Template> {
-    let tenant = session.0.admin.tenant;
+    let tenant = session.0.tenant;
     let q = q.unwrap_or_default();
     let (page, offset) = Paging::offset(page);
     let search = q.clone();
@@ -76,7 +76,7 @@ async fn render_group(
     error: Option<String>,
     notice: Option<String>,
 ) -> PortalResult<Template> {
-    let tenant = session.0.admin.tenant;
+    let tenant = session.0.tenant;
     let (page, offset) = Paging::offset(page);
     let id = id.to_string();
     let (group, grant, members, all_roles, all_apps) = app
@@ -196,7 +196,7 @@ pub async fn assign(
         Ok(ids) => ids,
         Err(message) => return refuse(&session, app, id, message, form).await,
     };
-    let owner = session.0.admin.tenant;
+    let owner = session.0.tenant;
     let group_id = id.to_string();
     let result = app
         .write(move |tx| {

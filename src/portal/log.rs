@@ -59,7 +59,7 @@ pub async fn page(
     };
     let filtered = filter != LogFilter::default();
     let page = page.unwrap_or(1).max(1);
-    let tenant = session.0.admin.tenant;
+    let tenant = session.0.tenant;
     let found = app
         .read(move |tx| provisioning_log::list(tx, tenant, &filter, (page - 1).saturating_mul(PER_PAGE), PER_PAGE))
         .await?;

@@ -10,17 +10,20 @@ pub mod error;
 pub mod groups;
 pub mod headers;
 pub mod log;
+pub mod me;
 pub mod paging;
 pub mod roles;
 pub mod scim_config;
 pub mod session;
+pub mod sso;
+pub mod sso_config;
 pub mod templates;
 pub mod users;
 
 use rocket::Route;
 use serde::Serialize;
 
-use session::AdminSession;
+use session::{AdminSession, Principal, Who};
 
 pub const MOUNT: &str = "/admin";
 
@@ -33,6 +36,7 @@ pub const SECTIONS: &[(&str, &str, &str)] = &[
     ("roles", "Roles", "settings/roles"),
     ("applications", "Applications", "settings/applications"),
     ("log", "Provisioning log", "settings/log"),
+    ("sso", "SSO Config", "settings/sso"),
 ];
 
 #[derive(Debug, Serialize)]
@@ -49,7 +53,10 @@ pub struct Layout {
     pub section: &'static str,
     pub tenant_slug: String,
     pub tenant_name: String,
-    pub admin_email: String,
+    /// Who is signed in: an administrator's e-mail or a provisioned user's userName.
+    pub who: String,
+    /// True for a provisioned (SSO) user, who has a My access page.
+    pub provisioned: bool,
     pub csrf: String,
     /// `/admin/<tenant>`
     pub base: String,
@@ -57,20 +64,28 @@ pub struct Layout {
 }
 
 impl Layout {
+    /// The layout of a System Settings page.
     pub fn new(session: &AdminSession, section: &'static str, title: impl Into<String>) -> Layout {
-        let s = &session.0;
-        let base = format!("{MOUNT}/{}", s.tenant_slug);
+        Layout::of(&session.0, section, title)
+    }
+
+    /// The layout of any signed-in page; System Settings' navigation only for those who may use it.
+    pub fn of(p: &Principal, section: &'static str, title: impl Into<String>) -> Layout {
+        let base = format!("{MOUNT}/{}", p.tenant_slug);
+        let nav = if p.manages_settings() {
+            SECTIONS.iter().map(|(key, label, path)| NavItem { key, label, href: format!("{base}/{path}") }).collect()
+        } else {
+            Vec::new()
+        };
         Layout {
             title: title.into(),
             section,
-            tenant_slug: s.tenant_slug.clone(),
-            tenant_name: s.tenant_name.clone(),
-            admin_email: s.admin.email.clone(),
-            csrf: s.csrf_token.clone(),
-            nav: SECTIONS
-                .iter()
-                .map(|(key, label, path)| NavItem { key, label, href: format!("{base}/{path}") })
-                .collect(),
+            tenant_slug: p.tenant_slug.clone(),
+            tenant_name: p.tenant_name.clone(),
+            who: p.name().to_string(),
+            provisioned: matches!(p.who, Who::User { .. }),
+            csrf: p.csrf_token.clone(),
+            nav,
             base,
         }
     }
@@ -95,5 +110,8 @@ pub fn routes() -> Vec<Route> {
     all.extend(roles::routes());
     all.extend(applications::routes());
     all.extend(log::routes());
+    all.extend(sso::routes());
+    all.extend(sso_config::routes());
+    all.extend(me::routes());
     all
 }

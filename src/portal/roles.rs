@@ -104,7 +104,7 @@ async fn render_list(
     error: Option<String>,
     notice: Option<String>,
 ) -> PortalResult<Template> {
-    let tenant = session.0.admin.tenant;
+    let tenant = session.0.tenant;
     let page = page.unwrap_or(1).max(1);
     let found = app.read(move |tx| roles::list_page(tx, tenant, (page - 1).saturating_mul(PER_PAGE), PER_PAGE)).await?;
     let rows: Vec<_> = found
@@ -217,7 +217,7 @@ pub async fn create(
             render_form(&session, None, 0, &form, FieldErrors::one(field, message), None),
         )));
     }
-    let owner = session.0.admin.tenant;
+    let owner = session.0.tenant;
     match app.write(move |tx| roles::create(tx, owner, &input)).await {
         Ok(role) => {
             Ok(Ok(Flash::new(Redirect::to(list_href(tenant)), NOTICE, format!("Role “{}” created.", role.name))))
@@ -230,7 +230,7 @@ pub async fn create(
 }
 
 async fn load(session: &AdminSession, app: &App, id: i64) -> PortalResult<(Role, i64)> {
-    let tenant = session.0.admin.tenant;
+    let tenant = session.0.tenant;
     Ok(app
         .read(move |tx| {
             let role = roles::get(tx, tenant, id)?;
@@ -272,7 +272,7 @@ pub async fn update(
             render_form(&session, Some(&role), groups, &form, FieldErrors::one(field, message), None),
         )));
     }
-    let owner = session.0.admin.tenant;
+    let owner = session.0.tenant;
     match app.write(move |tx| roles::update(tx, owner, id, &input)).await {
         Ok(saved) => {
             Ok(Ok(Flash::new(Redirect::to(list_href(tenant)), NOTICE, format!("Role “{}” saved.", saved.name))))
@@ -294,7 +294,7 @@ pub async fn delete(
     app: &State<App>,
 ) -> PortalResult<Result<Flash<Redirect>, (Status, Template)>> {
     session.check_csrf(&form.csrf)?;
-    let owner = session.0.admin.tenant;
+    let owner = session.0.tenant;
     match app.write(move |tx| roles::delete(tx, owner, id)).await {
         Ok(role) => {
             Ok(Ok(Flash::new(Redirect::to(list_href(tenant)), NOTICE, format!("Role “{}” deleted.", role.name))))

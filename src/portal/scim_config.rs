@@ -12,7 +12,7 @@ use crate::domain::provisioning_log;
 
 #[get("/<_tenant>/settings/scim")]
 pub async fn page(_tenant: &str, session: AdminSession, app: &State<App>) -> PortalResult<Template> {
-    let tenant = session.0.admin.tenant;
+    let tenant = session.0.tenant;
     let figures = app.read(move |tx| provisioning_log::figures(tx, tenant)).await?;
     let layout = Layout::new(&session, "scim", "SCIM Config");
     let tenant_url = format!("{}{}/{}", app.public_url, crate::scim::MOUNT, session.0.tenant_slug);

@@ -12,6 +12,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("portal/setup.html", include_str!("../../templates/portal/setup.html.tera")),
     ("portal/scim.html", include_str!("../../templates/portal/scim.html.tera")),
     ("portal/api_keys.html", include_str!("../../templates/portal/api_keys.html.tera")),
+    ("portal/refused.html", include_str!("../../templates/portal/refused.html.tera")),
 ];
 
 /// The template fairing, loading the embedded templates instead of a directory.
@@ -23,6 +24,8 @@ pub fn fairing() -> impl Fairing {
             super::roles::TEMPLATES,
             super::applications::TEMPLATES,
             super::log::TEMPLATES,
+            super::sso_config::TEMPLATES,
+            super::me::TEMPLATES,
         ];
         let all = TEMPLATES.iter().chain(sections.into_iter().flatten()).copied();
         engines.tera.add_raw_templates(all)?;

@@ -65,7 +65,7 @@ pub async fn list(
     session: AdminSession,
     app: &State<App>,
 ) -> PortalResult<Template> {
-    let tenant = session.0.admin.tenant;
+    let tenant = session.0.tenant;
     let q = q.unwrap_or_default();
     let status = StatusFilter::parse(status.as_deref());
     let (page, offset) = Paging::offset(page);
@@ -154,7 +154,7 @@ fn manager_id(user: &User) -> Option<String> {
 
 #[get("/<_tenant>/settings/users/<id>")]
 pub async fn show(_tenant: &str, id: &str, session: AdminSession, app: &State<App>) -> PortalResult<Template> {
-    let tenant = session.0.admin.tenant;
+    let tenant = session.0.tenant;
     let id = id.to_string();
     let (user, groups, a, manager) = app
         .read(move |tx| {
