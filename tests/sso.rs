@@ -262,6 +262,46 @@ fn with_sso_off_start_and_callback_are_404_and_the_sign_in_page_offers_only_pass
     assert_eq!(app.count("sign_in_events"), 0);
 }
 
+/// Regression: with the client secret sealed under another `secret_key` (the
+/// database moved without its key), the sign-in page still offers Microsoft,
+/// but start and callback answered 404 "not set up" and recorded nothing, so
+/// people were told SSO was off and administrators saw no trace of it.
+#[test]
+fn with_sso_on_but_its_secret_unreadable_sign_in_says_so_and_is_recorded() {
+    let portal = Portal::new();
+    let op = Provider::start();
+    let input = sso::SsoInput {
+        enabled: true,
+        issuer: op.issuer.clone(),
+        client_id: CLIENT_ID.into(),
+        client_secret: CLIENT_SECRET.into(),
+        claim: "preferred_username".into(),
+    };
+    let other = scim_portal::secretbox::SecretBox::new(b"the secret_key of another server");
+    portal
+        .app
+        .state()
+        .db
+        .write(|tx| sso::save(tx, tenants::get_by_slug(tx, "default")?.id, &input, &other))
+        .expect("SSO configured under another key");
+    assert!(portal.page("/admin/default/login").text().contains("id=\"sso-sign-in\""), "still offered");
+    for uri in ["/admin/default/sso/start", "/admin/default/sso/callback?code=c&state=s"] {
+        let res = portal.page(uri).expect(503);
+        assert!(res.html.contains("id=\"sign-in-refused\""), "{}", res.html);
+        assert!(res.text().contains("can no longer read its client secret"), "{}", res.html);
+        assert!(!res.text().contains("not set up"), "{}", res.html);
+    }
+    assert_eq!(op.discovery_fetches(), 0, "nothing was asked of the provider");
+    let events = sso_events(&portal.app);
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert!(events.iter().all(|(_, _, outcome, why)| outcome == "refused" && why.contains("secret_key")));
+    let page = portal.page("/admin/default/settings/sso").expect(200).text();
+    assert!(page.contains("can no longer be read") && page.contains("can no longer read its client secret"));
+    // Entering the secret again (under this server's key) makes it work.
+    configure(&portal.app, &op.issuer, "preferred_username", true);
+    portal.page("/admin/default/sso/start").expect(303);
+}
+
 #[test]
 fn start_sends_the_browser_to_the_provider_with_pkce_state_and_nonce() {
     let app = TestApp::new();

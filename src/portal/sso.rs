@@ -65,15 +65,30 @@ fn not_set_up() -> Page {
     )
 }
 
-/// The tenant and its provider; None when the tenant has SSO off.
-async fn provider(app: &App, slug: &str) -> PortalResult<Option<(tenants::Tenant, Provider)>> {
+/// The tenant and its provider; None when the tenant has SSO off. The
+/// provider is None when SSO is on but its client secret can no longer be
+/// read (the server's `secret_key` changed since it was saved).
+async fn provider(app: &App, slug: &str) -> PortalResult<Option<(tenants::Tenant, Option<Provider>)>> {
     let (slug, secrets) = (slug.to_string(), app.secrets.clone());
     Ok(app
         .read(move |tx| {
             let t = tenants::get_by_slug(tx, &slug)?;
-            Ok::<_, Error>(sso::provider(tx, t.id, &secrets)?.map(|p| (t, p)))
+            if !sso::enabled(tx, t.id)? {
+                return Ok::<_, Error>(None);
+            }
+            let p = sso::provider(tx, t.id, &secrets)?;
+            Ok(Some((t, p)))
         })
         .await?)
+}
+
+/// SSO is on, and the sign-in page offers it, but it cannot work: refused
+/// with why, and recorded where administrators look (SSO Config).
+async fn secret_unreadable(app: &App, t: &tenants::Tenant) -> PortalResult<Page> {
+    let reason = "Sign-in with Microsoft is turned on, but this server can no longer read its client secret \
+                  (the server's secret_key changed since it was saved). An administrator must enter the client \
+                  secret again in System Settings › SSO Config; until then, sign in with a local administrator account.";
+    refuse(app, t, Status::ServiceUnavailable, "", reason.into()).await
 }
 
 fn registration(app: &App, tenant: &str, p: &Provider) -> Registration {
@@ -102,6 +117,7 @@ pub async fn start(
     jar: &CookieJar<'_>,
 ) -> PortalResult<Result<Redirect, Page>> {
     let Some((t, provider)) = provider(app, tenant).await? else { return Ok(Err(not_set_up())) };
+    let Some(provider) = provider else { return Ok(Err(secret_unreadable(app, &t).await?)) };
     let (oidc, reg) = (app.oidc.clone(), registration(app, tenant, &provider));
     let request = match rocket::tokio::task::spawn_blocking(move || oidc.authorization(&reg)).await {
         Ok(Ok(request)) => request,
@@ -157,6 +173,7 @@ pub async fn callback(
     // Used once: whatever happens next, this sign-in's secrets are gone.
     let flow = jar.get_private(FLOW_COOKIE).and_then(|c| serde_json::from_str::<Flow>(c.value()).ok());
     jar.remove_private(Cookie::build(FLOW_COOKIE).path(flow_path(tenant)));
+    let Some(provider) = provider else { return Ok(Err(secret_unreadable(app, &t).await?)) };
     let now = crate::domain::now().timestamp();
     let Some(flow) = flow.filter(|f| f.expires > now) else {
         let reason = "This sign-in was not started in this browser, took longer than 10 minutes, or was already \
