@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::config::AppConfig;
-use crate::db::{Db, DbError};
+use crate::db::{Db, DbError, WriteQueue};
 use crate::oidc::Oidc;
 use crate::secretbox::SecretBox;
 
@@ -13,6 +13,9 @@ use crate::secretbox::SecretBox;
 #[derive(Clone)]
 pub struct App {
     pub db: Db,
+    /// The server's writes, group-committed on one thread (`None` only if
+    /// that thread could not be started: writes then run one by one).
+    writes: Option<WriteQueue>,
     pub config: AppConfig,
     /// `public_url` resolved once.
     pub public_url: String,
@@ -34,7 +37,11 @@ pub const KEY_USE_RESOLUTION: Duration = Duration::from_secs(60);
 
 impl App {
     pub fn new(db: Db, config: AppConfig, secrets: SecretBox) -> App {
+        let writes = WriteQueue::start(db.clone())
+            .inspect_err(|e| rocket::warn!("writes will not be batched: cannot start the writer thread: {e}"))
+            .ok();
         App {
+            writes,
             db,
             secrets,
             oidc: Arc::new(Oidc::new()),
@@ -74,13 +81,17 @@ impl App {
         }
     }
 
-    /// Runs a write transaction on a blocking thread.
+    /// Runs `f` as one request's write: atomically (a failure changes
+    /// nothing), answered once it is committed.
     pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce(&rusqlite::Transaction) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: From<DbError> + Send + 'static,
     {
+        if let Some(queue) = &self.writes {
+            return queue.write(f).await;
+        }
         let db = self.db.clone();
         rocket::tokio::task::spawn_blocking(move || db.write(f))
             .await

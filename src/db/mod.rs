@@ -6,6 +6,7 @@
 //! the busy handler back off for seconds under load); readers run in parallel
 //! on WAL snapshots.
 
+mod group_commit;
 mod migrate;
 
 use std::path::{Path, PathBuf};
@@ -16,6 +17,7 @@ use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::functions::FunctionFlags;
 use rusqlite::{Connection, TransactionBehavior};
 
+pub use group_commit::WriteQueue;
 pub use migrate::{migrate, MIGRATIONS};
 
 /// How much a commit must survive: a process crash (`Normal`) or a power cut (`Full`).
@@ -166,7 +168,12 @@ fn configure(conn: &mut Connection, durability: Durability, read_only: bool) -> 
     conn.pragma_update(None, "foreign_keys", "ON")?;
     if !read_only {
         conn.pragma_update(None, "journal_mode", "WAL")?;
+        // The server checkpoints from its own thread (group_commit); this is
+        // only the backstop, so commits seldom pay for a checkpoint.
+        conn.pragma_update(None, "wal_autocheckpoint", 10_000)?;
     }
+    // Each request's savepoint journals the pages it touches: keep that in memory.
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
     let sync = match durability {
         Durability::Normal => "NORMAL",
         Durability::Full => "FULL",
