@@ -654,7 +654,7 @@ fn main() {
         rows.push(big);
         }
 
-        if want("Portal") {
+        if want("Portal Users page") || want("Portal Users search") {
             sign_in(&mut server).await;
         }
         let cookie = vec![("Cookie".to_string(), server.cookie.clone())];

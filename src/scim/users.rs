@@ -12,7 +12,7 @@ use super::render::{user_json, Projection};
 use super::resource::{check_schemas, check_unique_types, normalize, user_data, user_doc, Kind};
 use super::{base_url, log_write};
 use crate::app::App;
-use crate::domain::users::{self, User};
+use crate::domain::users::{self, GroupRef, User};
 use crate::domain::{Page, TenantId};
 
 /// Renders users, loading their groups only when the projection returns them.
@@ -35,6 +35,29 @@ pub fn render(
             projection.apply(user_json(u, g, base))
         })
         .collect())
+}
+
+/// A written user and, when the response shows them, its groups: read in the
+/// write's transaction, rendered after it so that JSON work stays off the
+/// single writer thread.
+pub struct Written {
+    user: User,
+    groups: Option<Vec<GroupRef>>,
+}
+
+impl Written {
+    fn read(conn: &Connection, user: User, projection: &Projection) -> ScimResult<Written> {
+        let groups = if projection.wants("groups") {
+            Some(users::groups_of(conn, &[user.row_id])?.remove(&user.row_id).unwrap_or_default())
+        } else {
+            None
+        };
+        Ok(Written { user, groups })
+    }
+
+    fn render(&self, projection: &Projection, base: &str) -> serde_json::Value {
+        projection.apply(user_json(&self.user, self.groups.as_deref(), base))
+    }
 }
 
 /// Runs a list query for users and renders the page.
@@ -110,7 +133,7 @@ pub async fn create(
     let data = user_data(doc);
     let base = base_url(app, tenant);
     let projection = p.projection(Kind::User);
-    let body = app
+    let written = app
         .write(move |tx| {
             let user = users::create(tx, client.tenant, &data)?;
             log_write(
@@ -122,10 +145,11 @@ pub async fn create(
                 201,
                 format!("created user {}", user.user_name),
             )?;
-            Ok::<_, ScimError>(render(tx, &[user], &projection, &base)?.remove(0))
+            // A new user is in no group yet.
+            Ok::<_, ScimError>(Written { user, groups: Some(Vec::new()) })
         })
         .await?;
-    Ok(ScimResponse::resource(Status::Created, body))
+    Ok(ScimResponse::resource(Status::Created, written.render(&projection, &base)))
 }
 
 #[put("/<tenant>/Users/<id>?<p..>", data = "<data>")]
@@ -148,7 +172,8 @@ pub async fn replace(
     let base = base_url(app, tenant);
     let id = id.to_string();
     let projection = p.projection(Kind::User);
-    let body = app
+    let wanted = projection.clone();
+    let written = app
         .write(move |tx| {
             let user = users::replace(tx, client.tenant, &id, &data, pre.expected_version())?;
             log_write(
@@ -160,10 +185,10 @@ pub async fn replace(
                 200,
                 format!("replaced user {}", user.user_name),
             )?;
-            Ok::<_, ScimError>(render(tx, &[user], &projection, &base)?.remove(0))
+            Written::read(tx, user, &wanted)
         })
         .await?;
-    Ok(ScimResponse::resource(Status::Ok, body))
+    Ok(ScimResponse::resource(Status::Ok, written.render(&projection, &base)))
 }
 
 #[patch("/<tenant>/Users/<id>?<p..>", data = "<data>")]
@@ -183,7 +208,8 @@ pub async fn modify(
     let base = base_url(app, tenant);
     let id = id.to_string();
     let projection = p.projection(Kind::User);
-    let body = app
+    let wanted = projection.clone();
+    let written = app
         .write(move |tx| {
             let current = users::get(tx, client.tenant, &id)?;
             users::check_version(&current, pre.expected_version())?;
@@ -204,10 +230,10 @@ pub async fn modify(
                 200,
                 format!("patched user {} ({n} operation{})", user.user_name, if n == 1 { "" } else { "s" }),
             )?;
-            Ok::<_, ScimError>(render(tx, &[user], &projection, &base)?.remove(0))
+            Written::read(tx, user, &wanted)
         })
         .await?;
-    Ok(ScimResponse::resource(Status::Ok, body))
+    Ok(ScimResponse::resource(Status::Ok, written.render(&projection, &base)))
 }
 
 #[delete("/<_tenant>/Users/<id>")]
