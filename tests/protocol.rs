@@ -1125,3 +1125,29 @@ fn tenants_are_isolated() {
     app.raw("GET", &scim_url(&format!("/Users/{a_user}")), Some(&beta_token), &[], None).expect_error(401, None);
     app.raw("GET", &scim_url("/Users"), Some(&beta_token), &[], None).expect_error(401, None);
 }
+
+/// An unfiltered list's totalResults comes from counts kept by triggers: it
+/// must follow creates, deletes and refused creates, per tenant and type, and
+/// agree with the filtered count of the same set.
+#[test]
+fn unfiltered_total_results_follow_creates_deletes_and_tenants() {
+    let app = TestApp::new();
+    let other = app.new_tenant("other");
+    let other_token = app.new_token(&other, "other");
+    let users: Vec<String> = (0..5).map(|i| app.entra_user(&format!("count{i}@example.com"))).collect();
+    let groups: Vec<String> = (0..3).map(|i| app.entra_group(&format!("Count {i}"))).collect();
+    app.raw("POST", "/scim/v2/other/Users", Some(&other_token), &[], Some(entra_user_body("x@other.example").to_string()))
+        .expect(201);
+    // Refused (duplicate userName): not counted.
+    app.post("/Users", &entra_user_body("count0@example.com")).expect(409);
+    app.delete(&format!("/Users/{}", users[1])).expect(204);
+    app.delete(&format!("/Groups/{}", groups[2])).expect(204);
+
+    let total = |path: &str| app.get(path).expect(200).body["totalResults"].clone();
+    assert_eq!(total("/Users?count=0"), 4);
+    assert_eq!(total("/Users?count=0&filter=userName%20sw%20%22count%22"), 4);
+    assert_eq!(total("/Users?startIndex=3&count=1"), 4);
+    assert_eq!(total("/Groups?count=0"), 2);
+    let theirs = app.raw("GET", "/scim/v2/other/Users?count=0", Some(&other_token), &[], None).expect(200);
+    assert_eq!(theirs.body["totalResults"], 1);
+}

@@ -14,6 +14,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0005_planner_stats", include_str!("../../migrations/0005_planner_stats.sql")),
     ("0006_tenant_order", include_str!("../../migrations/0006_tenant_order.sql")),
     ("0007_sso", include_str!("../../migrations/0007_sso.sql")),
+    ("0008_resource_counts", include_str!("../../migrations/0008_resource_counts.sql")),
 ];
 
 /// Brings the database up to date, one transaction per migration.

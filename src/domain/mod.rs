@@ -107,9 +107,17 @@ pub(crate) fn select_page<T>(
     };
     let mut sql = filter::compile(resource, &query.filter, vec![rusqlite::types::Value::Integer(tenant.0)])?;
     let condition = format!("FROM {table} r WHERE r.tenant_id = ?1 AND {}", sql.text);
-    let total: i64 = conn
-        .prepare_cached(&format!("SELECT COUNT(*) {condition}"))?
-        .query_row(rusqlite::params_from_iter(sql.params.iter()), |r| r.get(0))?;
+    let total: i64 = if matches!(query.filter, filter::Filter::Const(true)) {
+        // Unfiltered: the count the triggers keep (migration 0008).
+        let counted = match resource {
+            filter::Resource::User => "SELECT user_count FROM tenants WHERE id = ?1",
+            filter::Resource::Group => "SELECT group_count FROM tenants WHERE id = ?1",
+        };
+        conn.prepare_cached(counted)?.query_row([tenant.0], |r| r.get(0))?
+    } else {
+        conn.prepare_cached(&format!("SELECT COUNT(*) {condition}"))?
+            .query_row(rusqlite::params_from_iter(sql.params.iter()), |r| r.get(0))?
+    };
     if query.limit <= 0 || query.offset >= total {
         return Ok(Page { total, items: Vec::new() });
     }
