@@ -41,6 +41,20 @@ fn main() {
     }
 }
 
+/// glibc keeps memory freed after a burst (a page of 1,000 users, many
+/// portal pages at once) in its arenas; once a second it is handed back to
+/// the system, so resident memory follows the load down again.
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    let _ = std::thread::Builder::new().name("malloc-trim".into()).spawn(|| loop {
+        std::thread::sleep(std::time::Duration::from_secs(1));
+        // SAFETY: malloc_trim only returns free heap pages to the system.
+        unsafe {
+            libc::malloc_trim(0);
+        }
+    });
+}
+
 fn serve(figment: rocket::figment::Figment) {
     // glibc gives every thread that allocates its own arena and keeps freed
     // memory in it; two arenas bound the server's resident memory.
@@ -49,6 +63,7 @@ fn serve(figment: rocket::figment::Figment) {
     unsafe {
         libc::mallopt(libc::M_ARENA_MAX, 2);
     }
+    release_freed_memory();
     let workers = figment
         .extract_inner::<usize>("workers")
         .unwrap_or_else(|_| std::thread::available_parallelism().map_or(2, |n| n.get()));
