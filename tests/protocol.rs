@@ -1136,8 +1136,14 @@ fn unfiltered_total_results_follow_creates_deletes_and_tenants() {
     let other_token = app.new_token(&other, "other");
     let users: Vec<String> = (0..5).map(|i| app.entra_user(&format!("count{i}@example.com"))).collect();
     let groups: Vec<String> = (0..3).map(|i| app.entra_group(&format!("Count {i}"))).collect();
-    app.raw("POST", "/scim/v2/other/Users", Some(&other_token), &[], Some(entra_user_body("x@other.example").to_string()))
-        .expect(201);
+    app.raw(
+        "POST",
+        "/scim/v2/other/Users",
+        Some(&other_token),
+        &[],
+        Some(entra_user_body("x@other.example").to_string()),
+    )
+    .expect(201);
     // Refused (duplicate userName): not counted.
     app.post("/Users", &entra_user_body("count0@example.com")).expect(409);
     app.delete(&format!("/Users/{}", users[1])).expect(204);
