@@ -109,11 +109,7 @@ impl Db {
         E: From<DbError>,
     {
         let mut conn = self.readers.get().map_err(DbError::from)?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred).map_err(DbError::from)?;
-        let value = f(&tx)?;
-        // A read transaction has nothing to commit; ending it releases the snapshot.
-        tx.finish().map_err(DbError::from)?;
-        Ok(value)
+        in_read_transaction(&mut conn, f)
     }
 
     /// Like [`Db::read`], but only if a reader connection is free right now;
@@ -123,16 +119,10 @@ impl Db {
         E: From<DbError>,
         F: FnOnce(&rusqlite::Transaction) -> Result<T, E>,
     {
-        let Some(mut conn) = self.readers.try_get() else {
-            return Err(f);
-        };
-        let run = || {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred).map_err(DbError::from)?;
-            let value = f(&tx)?;
-            tx.finish().map_err(DbError::from)?;
-            Ok(value)
-        };
-        Ok(run())
+        match self.readers.try_get() {
+            Some(mut conn) => Ok(in_read_transaction(&mut conn, f)),
+            None => Err(f),
+        }
     }
 
     /// Copies the database to `target` with SQLite's online backup: a
@@ -161,6 +151,21 @@ impl Db {
     pub fn is_reachable(&self) -> bool {
         self.readers.get().ok().and_then(|c| c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0)).ok()) == Some(1)
     }
+}
+
+/// Runs `f` in one read transaction on `conn`, so that a page and its total agree.
+fn in_read_transaction<T, E>(
+    conn: &mut Connection,
+    f: impl FnOnce(&rusqlite::Transaction) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<DbError>,
+{
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred).map_err(DbError::from)?;
+    let value = f(&tx)?;
+    // A read transaction has nothing to commit; ending it releases the snapshot.
+    tx.finish().map_err(DbError::from)?;
+    Ok(value)
 }
 
 fn configure(conn: &mut Connection, durability: Durability, read_only: bool) -> rusqlite::Result<()> {
