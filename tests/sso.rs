@@ -201,6 +201,7 @@ fn saving_shows_a_confirmation_and_a_blank_secret_keeps_the_stored_one() {
         .db
         .read(|tx| sso::provider(tx, tenants::get_by_slug(tx, "default")?.id, &secrets))
         .unwrap()
+        .ready()
         .expect("on");
     assert_eq!(provider.client_secret, CLIENT_SECRET, "a blank secret keeps the stored one");
     assert_eq!(provider.claim, sso::Claim::Email);

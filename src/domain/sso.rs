@@ -243,15 +243,39 @@ pub fn save(conn: &Connection, tenant: TenantId, input: &SsoInput, secrets: &Sec
     get(conn, tenant, secrets)
 }
 
-/// The provider to sign in with: None when sign-in with SSO is off, or its
-/// secret cannot be read.
-pub fn provider(conn: &Connection, tenant: TenantId, secrets: &SecretBox) -> Result<Option<Provider>> {
+/// Whether a tenant's people can sign in with SSO now.
+#[derive(Debug, Clone)]
+pub enum SignInWith {
+    /// The tenant has sign-in with SSO switched off (or never set up).
+    Off,
+    /// Switched on, but its client secret cannot be read (the server's
+    /// `secret_key` changed since it was saved): it must be entered again.
+    SecretUnreadable,
+    Provider(Provider),
+}
+
+impl SignInWith {
+    /// The provider, when sign-in can run.
+    pub fn ready(self) -> Option<Provider> {
+        match self {
+            SignInWith::Provider(p) => Some(p),
+            _ => None,
+        }
+    }
+}
+
+/// What sign-in with SSO can do for `tenant`: one read of its configuration.
+pub fn provider(conn: &Connection, tenant: TenantId, secrets: &SecretBox) -> Result<SignInWith> {
     let (config, secret) = load(conn, tenant, secrets)?;
     Ok(match secret {
-        Some(client_secret) if config.enabled => {
-            Some(Provider { issuer: config.issuer, client_id: config.client_id, client_secret, claim: config.claim })
-        }
-        _ => None,
+        _ if !config.enabled => SignInWith::Off,
+        Some(client_secret) => SignInWith::Provider(Provider {
+            issuer: config.issuer,
+            client_id: config.client_id,
+            client_secret,
+            claim: config.claim,
+        }),
+        None => SignInWith::SecretUnreadable,
     })
 }
 

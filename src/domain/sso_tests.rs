@@ -83,7 +83,7 @@ fn a_secret_is_needed_to_turn_sign_in_on_and_a_blank_one_keeps_the_stored() {
     let mut again = input(true, "  ");
     again.claim = "email".into();
     save(&conn, T, &again, &k).unwrap();
-    let p = provider(&conn, T, &k).unwrap().unwrap();
+    let p = provider(&conn, T, &k).unwrap().ready().unwrap();
     assert_eq!((p.client_secret.as_str(), p.claim), (secret, Claim::Email));
     assert!(!format!("{p:?}").contains(secret));
 
@@ -98,10 +98,10 @@ fn a_secret_sealed_under_another_key_must_be_entered_again() {
     save(&conn, T, &input(true, "first secret value 1234"), &keys()).unwrap();
     let other = SecretBox::new(b"rotated secret_key");
     assert_eq!(get(&conn, T, &other).unwrap().secret, SecretState::Unreadable);
-    assert_eq!(provider(&conn, T, &other).unwrap().map(|p| p.client_id), None);
+    assert!(matches!(provider(&conn, T, &other).unwrap(), SignInWith::SecretUnreadable));
     assert!(save(&conn, T, &input(true, ""), &other).is_err());
     save(&conn, T, &input(true, "second secret value 5678"), &other).unwrap();
-    assert!(provider(&conn, T, &other).unwrap().is_some());
+    assert!(provider(&conn, T, &other).unwrap().ready().is_some());
 }
 
 #[test]
@@ -109,7 +109,7 @@ fn off_means_no_provider() {
     let conn = db();
     save(&conn, T, &input(false, "a secret of enough length"), &keys()).unwrap();
     assert!(!enabled(&conn, T).unwrap());
-    assert!(provider(&conn, T, &keys()).unwrap().is_none());
+    assert!(matches!(provider(&conn, T, &keys()).unwrap(), SignInWith::Off));
 }
 
 #[test]

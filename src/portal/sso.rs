@@ -20,7 +20,7 @@ use super::session::{self, COOKIE, USER_PREFIX};
 use super::MOUNT;
 use crate::app::App;
 use crate::domain::sign_in_events::{self, Method, Outcome};
-use crate::domain::sso::{self, Claim, Provider, SignIn};
+use crate::domain::sso::{self, Claim, Provider, SignIn, SignInWith};
 use crate::domain::{tenants, Error};
 use crate::oidc::{Identity, OidcError, Registration};
 
@@ -65,19 +65,14 @@ fn not_set_up() -> Page {
     )
 }
 
-/// The tenant and its provider; None when the tenant has SSO off. The
-/// provider is None when SSO is on but its client secret can no longer be
-/// read (the server's `secret_key` changed since it was saved).
-async fn provider(app: &App, slug: &str) -> PortalResult<Option<(tenants::Tenant, Option<Provider>)>> {
+/// The tenant and what sign-in with SSO can do for it.
+async fn provider(app: &App, slug: &str) -> PortalResult<(tenants::Tenant, SignInWith)> {
     let (slug, secrets) = (slug.to_string(), app.secrets.clone());
     Ok(app
         .read(move |tx| {
             let t = tenants::get_by_slug(tx, &slug)?;
-            if !sso::enabled(tx, t.id)? {
-                return Ok::<_, Error>(None);
-            }
-            let p = sso::provider(tx, t.id, &secrets)?;
-            Ok(Some((t, p)))
+            let with = sso::provider(tx, t.id, &secrets)?;
+            Ok::<_, Error>((t, with))
         })
         .await?)
 }
@@ -116,8 +111,11 @@ pub async fn start(
     app: &State<App>,
     jar: &CookieJar<'_>,
 ) -> PortalResult<Result<Redirect, Page>> {
-    let Some((t, provider)) = provider(app, tenant).await? else { return Ok(Err(not_set_up())) };
-    let Some(provider) = provider else { return Ok(Err(secret_unreadable(app, &t).await?)) };
+    let (t, provider) = match provider(app, tenant).await? {
+        (_, SignInWith::Off) => return Ok(Err(not_set_up())),
+        (t, SignInWith::SecretUnreadable) => return Ok(Err(secret_unreadable(app, &t).await?)),
+        (t, SignInWith::Provider(p)) => (t, p),
+    };
     let (oidc, reg) = (app.oidc.clone(), registration(app, tenant, &provider));
     let request = match rocket::tokio::task::spawn_blocking(move || oidc.authorization(&reg)).await {
         Ok(Ok(request)) => request,
@@ -169,11 +167,14 @@ pub async fn callback(
     app: &State<App>,
     jar: &CookieJar<'_>,
 ) -> PortalResult<Result<Redirect, Page>> {
-    let Some((t, provider)) = provider(app, tenant).await? else { return Ok(Err(not_set_up())) };
+    let (t, with) = provider(app, tenant).await?;
+    if let SignInWith::Off = with {
+        return Ok(Err(not_set_up()));
+    }
     // Used once: whatever happens next, this sign-in's secrets are gone.
     let flow = jar.get_private(FLOW_COOKIE).and_then(|c| serde_json::from_str::<Flow>(c.value()).ok());
     jar.remove_private(Cookie::build(FLOW_COOKIE).path(flow_path(tenant)));
-    let Some(provider) = provider else { return Ok(Err(secret_unreadable(app, &t).await?)) };
+    let SignInWith::Provider(provider) = with else { return Ok(Err(secret_unreadable(app, &t).await?)) };
     let now = crate::domain::now().timestamp();
     let Some(flow) = flow.filter(|f| f.expires > now) else {
         let reason = "This sign-in was not started in this browser, took longer than 10 minutes, or was already \
