@@ -140,8 +140,7 @@ async fn resolve(req: &Request<'_>) -> Resolved {
 /// A provisioned user's session, re-checked in one read transaction: it
 /// exists and is live, the user exists and is active; their access is as of now.
 async fn resolve_user(req: &Request<'_>, app: &App, secret: String, url_tenant: &str) -> Resolved {
-    let lookup = secret.clone();
-    let session = match app.read(move |tx| sso::find_session(tx, &lookup)).await {
+    let session = match app.read(move |tx| sso::find_session(tx, &secret)).await {
         Ok(SessionLookup::Live(s)) => s,
         Ok(SessionLookup::Expired) => return Err((Status::Unauthorized, NoSession::SignInNeeded)),
         Ok(SessionLookup::Missing) => {
