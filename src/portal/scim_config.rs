@@ -30,7 +30,7 @@ pub async fn page(_tenant: &str, session: AdminSession, app: &State<App>) -> Por
         context! {
             layout: &layout,
             tenant_url,
-            https: app.public_url.starts_with("https://"),
+            https: super::auth::secure(app),
             users_active: figures.users_active,
             users_suspended: figures.users_suspended,
             groups: figures.groups,

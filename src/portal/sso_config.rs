@@ -141,7 +141,7 @@ async fn render(
         context! {
             layout: &layout,
             redirect_url: redirect_url(&app.public_url, &session.0.tenant_slug),
-            https: app.public_url.starts_with("https://"),
+            https: super::auth::secure(app),
             issuer: &shown.issuer, client_id: &shown.client_id, enabled: shown.enabled, claims,
             secret, active: config.enabled, updated: config.updated.as_ref().map(format_time),
             errors: errors.unwrap_or_default(), refused: form.is_some(), notice, events,
