@@ -6,7 +6,6 @@
 use rocket::http::{ContentType, Method, Status};
 use rocket::{delete, get, patch, post, put, Data, State};
 use rusqlite::Connection;
-use serde_json::Value;
 
 use super::error::{ScimError, ScimResult};
 use super::http::{read_json, Preconditions, ScimClient, ScimResponse};
@@ -26,7 +25,7 @@ pub fn render(
     projection: &Projection,
     with_members: bool,
     base: &str,
-) -> ScimResult<Vec<Value>> {
+) -> ScimResult<Vec<String>> {
     let members = if with_members {
         let ids: Vec<i64> = page.iter().map(|g| g.row_id).collect();
         Some(groups::members_of(conn, &ids)?)
@@ -37,13 +36,26 @@ pub fn render(
         .iter()
         .map(|g| {
             let m = members.as_ref().map(|m| m.get(&g.row_id).map(Vec::as_slice).unwrap_or(&[]));
-            projection.apply(group_json(g, m, base))
+            projection.apply(group_json(g, m, base)).to_string()
         })
         .collect())
 }
 
+/// One group as a response: its JSON, ETag and (for 201) Location.
+fn respond(
+    conn: &Connection,
+    group: &Group,
+    projection: &Projection,
+    base: &str,
+    status: Status,
+) -> ScimResult<ScimResponse> {
+    let with_members = projection.wants("members");
+    let body = render(conn, std::slice::from_ref(group), projection, with_members, base)?.remove(0);
+    Ok(ScimResponse::resource_text(status, body, group.version, format!("{base}/Groups/{}", group.id)))
+}
+
 /// Runs a list query for groups and renders the page.
-pub fn search(conn: &Connection, tenant: TenantId, params: &ListParams, base: &str) -> ScimResult<(i64, Vec<Value>)> {
+pub fn search(conn: &Connection, tenant: TenantId, params: &ListParams, base: &str) -> ScimResult<(i64, Vec<String>)> {
     let query = params.query(Kind::Group)?;
     let Page { total, items } = groups::list(conn, tenant, &query).map_err(filter_error)?;
     let projection = params.projection(Kind::Group);
@@ -106,14 +118,13 @@ pub async fn get(
         if pre.not_modified(group.version) {
             return Ok::<_, ScimError>((group.version, None));
         }
-        let body = render(tx, std::slice::from_ref(&group), &projection, with_members, &base)?.remove(0);
-        Ok((group.version, Some(body)))
+        Ok((group.version, Some(respond(tx, &group, &projection, &base, Status::Ok)?)))
     };
     // A member list may be long: read it on a blocking thread.
     let (version, body) = if with_members { app.read(run).await? } else { app.lookup(run).await? };
     match body {
         None => Ok(ScimResponse::etag_only(Status::NotModified, version)),
-        Some(body) => Ok(ScimResponse::resource(Status::Ok, body)),
+        Some(response) => Ok(response),
     }
 }
 
@@ -142,11 +153,10 @@ pub async fn create(
                 skipped_note(&added.skipped)
             );
             log_write(tx, &client, Method::Post, Kind::Group, &group.id, 201, outcome)?;
-            let with_members = projection.wants("members");
-            Ok::<_, ScimError>(render(tx, &[group], &projection, with_members, &base)?.remove(0))
+            respond(tx, &group, &projection, &base, Status::Created)
         })
         .await?;
-    Ok(ScimResponse::resource(Status::Created, body))
+    Ok(body)
 }
 
 #[put("/<tenant>/Groups/<id>?<p..>", data = "<data>")]
@@ -183,11 +193,10 @@ pub async fn replace(
                 skipped_note(&added.skipped)
             );
             log_write(tx, &client, Method::Put, Kind::Group, &group.id, 200, outcome)?;
-            let with_members = projection.wants("members");
-            Ok::<_, ScimError>(render(tx, &[group], &projection, with_members, &base)?.remove(0))
+            respond(tx, &group, &projection, &base, Status::Ok)
         })
         .await?;
-    Ok(ScimResponse::resource(Status::Ok, body))
+    Ok(body)
 }
 
 /// Counts of what a PATCH did to the members.
@@ -288,12 +297,11 @@ pub async fn modify(
             if !echo {
                 return Ok::<_, ScimError>((group.version, None));
             }
-            let with_members = projection.wants("members");
-            Ok((group.version, Some(render(tx, &[group], &projection, with_members, &base)?.remove(0))))
+            Ok((group.version, Some(respond(tx, &group, &projection, &base, Status::Ok)?)))
         })
         .await?;
     Ok(match body {
-        (_, Some(body)) => ScimResponse::resource(Status::Ok, body),
+        (_, Some(response)) => response,
         (version, None) => ScimResponse::etag_only(Status::NoContent, version),
     })
 }

@@ -178,13 +178,18 @@ pub async fn read_json(req_type: Option<&ContentType>, data: Data<'_>, limit: u6
 #[derive(Debug)]
 pub struct ScimResponse {
     pub status: Status,
-    pub body: Option<Value>,
+    /// The JSON text of the body.
+    pub body: Option<String>,
     pub etag: Option<String>,
     pub location: Option<String>,
 }
 
 impl ScimResponse {
     pub fn ok(body: Value) -> Self {
+        Self::ok_text(body.to_string())
+    }
+    /// A body already serialised (a list rendered resource by resource).
+    pub fn ok_text(body: String) -> Self {
         ScimResponse { status: Status::Ok, body: Some(body), etag: None, location: None }
     }
     pub fn no_content() -> Self {
@@ -194,12 +199,10 @@ impl ScimResponse {
     pub fn etag_only(status: Status, version: i64) -> Self {
         ScimResponse { status, body: None, etag: Some(super::render::etag(version)), location: None }
     }
-    /// A single resource: its ETag header is its meta.version.
-    pub fn resource(status: Status, body: Value) -> Self {
-        let etag = body["meta"]["version"].as_str().map(str::to_string);
-        let location =
-            (status == Status::Created).then(|| body["meta"]["location"].as_str().map(str::to_string)).flatten();
-        ScimResponse { status, body: Some(body), etag, location }
+    /// A single resource already serialised, with its version and location.
+    pub fn resource_text(status: Status, body: String, version: i64, location: String) -> Self {
+        let location = (status == Status::Created).then_some(location);
+        ScimResponse { status, body: Some(body), etag: Some(super::render::etag(version)), location }
     }
 }
 
@@ -207,8 +210,7 @@ impl<'r> Responder<'r, 'static> for ScimResponse {
     fn respond_to(self, _: &'r Request<'_>) -> response::Result<'static> {
         let mut res = Response::build();
         res.status(self.status);
-        if let Some(body) = self.body {
-            let text = body.to_string();
+        if let Some(text) = self.body {
             res.header(ContentType::new("application", "scim+json")).sized_body(text.len(), std::io::Cursor::new(text));
         }
         if let Some(etag) = self.etag {

@@ -175,7 +175,7 @@ pub fn filter_error(e: crate::domain::Error) -> ScimError {
 
 /// Renders one page of a list: a resource type's (or the root's) search function.
 pub type Search =
-    fn(&rusqlite::Connection, crate::domain::TenantId, &ListParams, &str) -> ScimResult<(i64, Vec<Value>)>;
+    fn(&rusqlite::Connection, crate::domain::TenantId, &ListParams, &str) -> ScimResult<(i64, Vec<String>)>;
 
 /// Runs a list request (GET with query parameters, or a `.search` body) as a ListResponse.
 pub async fn list_response_for(
@@ -191,7 +191,7 @@ pub async fn list_response_for(
     let point = kind.is_some_and(|k| params.is_point_lookup(k));
     let run = move |tx: &rusqlite::Transaction| search(tx, client.tenant, &params, &base);
     let (total, resources) = if point { app.lookup(run).await? } else { app.read(run).await? };
-    Ok(super::http::ScimResponse::ok(super::render::list_response(total, start, resources)))
+    Ok(super::http::ScimResponse::ok_text(super::render::list_response_text(total, start, &resources)))
 }
 
 /// Reads a SearchRequest body (`POST …/.search`) into list parameters.

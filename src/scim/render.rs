@@ -1,10 +1,12 @@
 //! Rendering users, groups and lists as SCIM JSON, and the `attributes` /
 //! `excludedAttributes` projection (RFC 7644 §3.9).
 
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use super::paths::{resolve_str, Target};
-use super::resource::{user_doc, Kind};
+use super::resource::Kind;
 use super::schema;
 use crate::domain::format_time;
 use crate::domain::groups::{Group, Member};
@@ -22,53 +24,115 @@ fn meta(
     modified: &chrono::DateTime<chrono::Utc>,
     version: i64,
 ) -> Value {
-    json!({
-        "resourceType": kind.name(),
-        "created": format_time(created),
-        "lastModified": format_time(modified),
-        "location": location,
-        "version": etag(version),
+    serde_json::to_value(Meta {
+        resource_type: kind.name(),
+        created: format_time(created),
+        last_modified: format_time(modified),
+        location: location.to_string(),
+        version: etag(version),
     })
+    .unwrap_or_default()
 }
 
-/// A user as a SCIM resource; `groups` when they were loaded.
-pub fn user_json(user: &User, groups: Option<&[GroupRef]>, base: &str) -> Value {
-    let mut out = Map::new();
-    let doc = user_doc(user);
-    let mut schemas = vec![json!(schema::USER)];
-    if doc.contains_key(schema::ENTERPRISE_USER) {
-        schemas.push(json!(schema::ENTERPRISE_USER));
-    }
-    out.insert("schemas".into(), Value::Array(schemas));
-    out.insert("id".into(), json!(user.id));
-    let mut extension = None;
-    for (k, v) in doc {
-        if k == schema::ENTERPRISE_USER {
-            extension = Some(v);
+/// A user as a SCIM resource, serialised straight from the stored user:
+/// no `Value` tree is built for it (a page of 100 users built ~100
+/// allocations per user that way). `groups` when they were loaded.
+pub struct UserResource<'a> {
+    pub user: &'a User,
+    pub groups: Option<&'a [GroupRef]>,
+    pub base: &'a str,
+}
+
+/// Attributes kept in columns or computed here: never taken from the profile.
+const USER_COLUMNS: [&str; 8] = ["schemas", "id", "externalId", "userName", "displayName", "active", "groups", "meta"];
+
+impl Serialize for UserResource<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let user = self.user;
+        let extension = user.profile.get(schema::ENTERPRISE_USER);
+        let mut out = s.serialize_map(None)?;
+        if extension.is_some() {
+            out.serialize_entry("schemas", &[schema::USER, schema::ENTERPRISE_USER])?;
         } else {
-            out.insert(k, v);
+            out.serialize_entry("schemas", &[schema::USER])?;
         }
+        out.serialize_entry("id", &user.id)?;
+        if let Some(e) = &user.external_id {
+            out.serialize_entry("externalId", e)?;
+        }
+        out.serialize_entry("userName", &user.user_name)?;
+        if let Some(d) = &user.display_name {
+            out.serialize_entry("displayName", d)?;
+        }
+        if let Some(active) = user.active {
+            out.serialize_entry("active", &active)?;
+        }
+        for (k, v) in &user.profile {
+            if k != schema::ENTERPRISE_USER && !USER_COLUMNS.contains(&k.as_str()) {
+                out.serialize_entry(k, v)?;
+            }
+        }
+        if let Some(groups) = self.groups.filter(|g| !g.is_empty()) {
+            let refs: Vec<GroupLink> = groups.iter().map(|g| GroupLink { group: g, base: self.base }).collect();
+            out.serialize_entry("groups", &refs)?;
+        }
+        if let Some(ext) = extension {
+            out.serialize_entry(schema::ENTERPRISE_USER, ext)?;
+        }
+        out.serialize_entry(
+            "meta",
+            &Meta {
+                resource_type: Kind::User.name(),
+                created: format_time(&user.created),
+                last_modified: format_time(&user.last_modified),
+                location: format!("{}/Users/{}", self.base, user.id),
+                version: etag(user.version),
+            },
+        )?;
+        out.end()
     }
-    if let Some(groups) = groups.filter(|g| !g.is_empty()) {
-        let list: Vec<Value> = groups
-            .iter()
-            .map(|g| {
-                json!({
-                    "value": g.id,
-                    "$ref": format!("{base}/Groups/{}", g.id),
-                    "display": g.display_name,
-                    "type": "direct",
-                })
-            })
-            .collect();
-        out.insert("groups".into(), Value::Array(list));
+}
+
+/// One entry of a user's `groups`.
+struct GroupLink<'a> {
+    group: &'a GroupRef,
+    base: &'a str,
+}
+
+impl Serialize for GroupLink<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut out = s.serialize_map(Some(4))?;
+        out.serialize_entry("value", &self.group.id)?;
+        out.serialize_entry("$ref", &format!("{}/Groups/{}", self.base, self.group.id))?;
+        out.serialize_entry("display", &self.group.display_name)?;
+        out.serialize_entry("type", "direct")?;
+        out.end()
     }
-    if let Some(ext) = extension {
-        out.insert(schema::ENTERPRISE_USER.into(), ext);
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Meta {
+    resource_type: &'static str,
+    created: String,
+    last_modified: String,
+    location: String,
+    version: String,
+}
+
+/// A user as a SCIM resource (a `Value`, for projection and tests).
+pub fn user_json(user: &User, groups: Option<&[GroupRef]>, base: &str) -> Value {
+    serde_json::to_value(UserResource { user, groups, base }).unwrap_or_default()
+}
+
+/// The JSON text of a resource as the projection shows it. Without
+/// `attributes`/`excludedAttributes` it is serialised directly.
+pub fn projected<T: Serialize>(projection: &Projection, resource: &T) -> String {
+    if projection.is_explicit() {
+        projection.apply(serde_json::to_value(resource).unwrap_or_default()).to_string()
+    } else {
+        serde_json::to_string(resource).unwrap_or_default()
     }
-    let location = format!("{base}/Users/{}", user.id);
-    out.insert("meta".into(), meta(Kind::User, &location, &user.created, &user.last_modified, user.version));
-    Value::Object(out)
 }
 
 /// A group as a SCIM resource; `members` when they were loaded.
@@ -108,6 +172,25 @@ pub fn list_response(total: i64, start_index: i64, resources: Vec<Value>) -> Val
         "itemsPerPage": resources.len(),
         "Resources": resources,
     })
+}
+
+/// A ListResponse of resources already serialised (see [`projected`]).
+pub fn list_response_text(total: i64, start_index: i64, resources: &[String]) -> String {
+    let size: usize = resources.iter().map(|r| r.len() + 1).sum();
+    let mut out = String::with_capacity(size + 160);
+    out.push_str(&format!(
+        "{{\"schemas\":[\"{}\"],\"totalResults\":{total},\"startIndex\":{start_index},\"itemsPerPage\":{},\"Resources\":[",
+        schema::LIST_RESPONSE,
+        resources.len()
+    ));
+    for (i, r) in resources.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(r);
+    }
+    out.push_str("]}");
+    out
 }
 
 /// One selected attribute: `attr` (or `attr.sub`) of the core schema or of an extension.
@@ -355,5 +438,82 @@ mod tests {
         assert!(!Projection::new(Kind::Group, None, Some("members")).wants("members"));
         assert!(Projection::new(Kind::Group, None, Some("displayName")).wants("members"));
         assert!(!Projection::new(Kind::Group, Some("displayName"), None).wants("members"));
+    }
+}
+
+#[cfg(test)]
+mod user_resource_tests {
+    use super::*;
+    use crate::domain::parse_time;
+
+    fn user() -> User {
+        let profile = json!({
+            "name": {"givenName": "Ada"},
+            schema::ENTERPRISE_USER: {"department": "R&D"},
+            // Kept in columns or computed: a stray copy in the profile must not be echoed.
+            "userName": "stale",
+            "meta": {"version": "W/\"0\""},
+        });
+        User {
+            row_id: 7,
+            id: "u-1".into(),
+            user_name: "ada@example.com".into(),
+            external_id: Some("e-1".into()),
+            display_name: None,
+            active: Some(false),
+            profile: profile.as_object().unwrap().clone(),
+            created: parse_time("2026-01-02T03:04:05.000Z"),
+            last_modified: parse_time("2026-01-02T03:04:06.000Z"),
+            version: 3,
+        }
+    }
+
+    #[test]
+    fn a_user_is_serialised_in_scim_order_without_duplicate_keys() {
+        let u = user();
+        let groups = [GroupRef { id: "g-1".into(), display_name: "Staff".into() }];
+        let text =
+            projected(&Projection::default(), &UserResource { user: &u, groups: Some(&groups), base: "https://h/s" });
+        let keys: Vec<String> = serde_json::from_str::<Map<String, Value>>(&text).unwrap().keys().cloned().collect();
+        assert_eq!(
+            keys,
+            ["schemas", "id", "externalId", "userName", "active", "name", "groups", schema::ENTERPRISE_USER, "meta"]
+        );
+        assert_eq!(text.matches("\"userName\"").count(), 1, "{text}");
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["schemas"], json!([schema::USER, schema::ENTERPRISE_USER]));
+        assert_eq!(v["userName"], "ada@example.com");
+        assert_eq!(
+            v["groups"],
+            json!([{"value": "g-1", "$ref": "https://h/s/Groups/g-1", "display": "Staff", "type": "direct"}])
+        );
+        assert_eq!(
+            v["meta"],
+            json!({"resourceType": "User", "created": "2026-01-02T03:04:05.000Z", "lastModified": "2026-01-02T03:04:06.000Z",
+                   "location": "https://h/s/Users/u-1", "version": "W/\"3\""})
+        );
+        // The Value form (used for projections) is the same document.
+        assert_eq!(user_json(&u, Some(&groups), "https://h/s"), v);
+    }
+
+    #[test]
+    fn a_projection_still_applies_to_the_direct_form() {
+        let u = user();
+        let p = Projection::new(Kind::User, Some("userName"), None);
+        let v: Value =
+            serde_json::from_str(&projected(&p, &UserResource { user: &u, groups: None, base: "b" })).unwrap();
+        assert_eq!(
+            v,
+            json!({"schemas": [schema::USER, schema::ENTERPRISE_USER], "id": "u-1", "userName": "ada@example.com"})
+        );
+    }
+
+    #[test]
+    fn a_list_response_wraps_rendered_resources() {
+        let text = list_response_text(5, 3, &["{\"id\":\"a\"}".to_string(), "{\"id\":\"b\"}".to_string()]);
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v, list_response(5, 3, vec![json!({"id": "a"}), json!({"id": "b"})]));
+        let empty: Value = serde_json::from_str(&list_response_text(0, 1, &[])).unwrap();
+        assert_eq!(empty["Resources"], json!([]));
     }
 }

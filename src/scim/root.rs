@@ -5,7 +5,6 @@
 use rocket::http::ContentType;
 use rocket::{get, post, Data, State};
 use rusqlite::Connection;
-use serde_json::Value;
 
 use super::error::{ScimError, ScimResult};
 use super::http::{ScimClient, ScimResponse};
@@ -29,7 +28,7 @@ fn filters(params: &ListParams) -> ScimResult<(Filter, Filter)> {
     }
 }
 
-fn search(conn: &Connection, tenant: TenantId, params: &ListParams, base: &str) -> ScimResult<(i64, Vec<Value>)> {
+fn search(conn: &Connection, tenant: TenantId, params: &ListParams, base: &str) -> ScimResult<(i64, Vec<String>)> {
     let (user_filter, group_filter) = filters(params)?;
     let user_query = params.query_with(Kind::User, user_filter)?;
     let mut group_query = params.query_with(Kind::Group, group_filter)?;

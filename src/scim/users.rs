@@ -8,7 +8,7 @@ use super::error::{ScimError, ScimResult};
 use super::http::{read_json, Preconditions, ScimClient, ScimResponse};
 use super::patch::{apply, parse_request};
 use super::query::{filter_error, list_response_for, read_search_request, ListParams, ProjectionParams};
-use super::render::{user_json, Projection};
+use super::render::{projected, Projection, UserResource};
 use super::resource::{check_schemas, check_unique_types, normalize, user_data, user_doc, Kind};
 use super::{base_url, log_write};
 use crate::app::App;
@@ -16,12 +16,7 @@ use crate::domain::users::{self, GroupRef, User};
 use crate::domain::{Page, TenantId};
 
 /// Renders users, loading their groups only when the projection returns them.
-pub fn render(
-    conn: &Connection,
-    page: &[User],
-    projection: &Projection,
-    base: &str,
-) -> ScimResult<Vec<serde_json::Value>> {
+pub fn render(conn: &Connection, page: &[User], projection: &Projection, base: &str) -> ScimResult<Vec<String>> {
     let groups = if projection.wants("groups") {
         let ids: Vec<i64> = page.iter().map(|u| u.row_id).collect();
         Some(users::groups_of(conn, &ids)?)
@@ -31,8 +26,8 @@ pub fn render(
     Ok(page
         .iter()
         .map(|u| {
-            let g = groups.as_ref().and_then(|g| g.get(&u.row_id)).map(Vec::as_slice);
-            projection.apply(user_json(u, g, base))
+            let groups = groups.as_ref().and_then(|g| g.get(&u.row_id)).map(Vec::as_slice);
+            projected(projection, &UserResource { user: u, groups, base })
         })
         .collect())
 }
@@ -55,18 +50,15 @@ impl Written {
         Ok(Written { user, groups })
     }
 
-    fn render(&self, projection: &Projection, base: &str) -> serde_json::Value {
-        projection.apply(user_json(&self.user, self.groups.as_deref(), base))
+    fn respond(&self, status: Status, projection: &Projection, base: &str) -> ScimResponse {
+        let user = &self.user;
+        let body = projected(projection, &UserResource { user, groups: self.groups.as_deref(), base });
+        ScimResponse::resource_text(status, body, user.version, format!("{base}/Users/{}", user.id))
     }
 }
 
 /// Runs a list query for users and renders the page.
-pub fn search(
-    conn: &Connection,
-    tenant: TenantId,
-    params: &ListParams,
-    base: &str,
-) -> ScimResult<(i64, Vec<serde_json::Value>)> {
+pub fn search(conn: &Connection, tenant: TenantId, params: &ListParams, base: &str) -> ScimResult<(i64, Vec<String>)> {
     let query = params.query(Kind::User)?;
     let Page { total, items } = users::list(conn, tenant, &query).map_err(filter_error)?;
     Ok((total, render(conn, &items, &params.projection(Kind::User), base)?))
@@ -108,11 +100,12 @@ pub async fn get(
             if pre.not_modified(user.version) {
                 return Ok::<_, ScimError>(Err(user.version));
             }
-            Ok(Ok(render(tx, std::slice::from_ref(&user), &projection, &base)?.remove(0)))
+            let body = render(tx, std::slice::from_ref(&user), &projection, &base)?.remove(0);
+            Ok(Ok((body, user.version, format!("{base}/Users/{}", user.id))))
         })
         .await?;
     Ok(match found {
-        Ok(body) => ScimResponse::resource(Status::Ok, body),
+        Ok((body, version, location)) => ScimResponse::resource_text(Status::Ok, body, version, location),
         Err(version) => ScimResponse::etag_only(Status::NotModified, version),
     })
 }
@@ -149,7 +142,7 @@ pub async fn create(
             Ok::<_, ScimError>(Written { user, groups: Some(Vec::new()) })
         })
         .await?;
-    Ok(ScimResponse::resource(Status::Created, written.render(&projection, &base)))
+    Ok(written.respond(Status::Created, &projection, &base))
 }
 
 #[put("/<tenant>/Users/<id>?<p..>", data = "<data>")]
@@ -188,7 +181,7 @@ pub async fn replace(
             Written::read(tx, user, &wanted)
         })
         .await?;
-    Ok(ScimResponse::resource(Status::Ok, written.render(&projection, &base)))
+    Ok(written.respond(Status::Ok, &projection, &base))
 }
 
 #[patch("/<tenant>/Users/<id>?<p..>", data = "<data>")]
@@ -233,7 +226,7 @@ pub async fn modify(
             Written::read(tx, user, &wanted)
         })
         .await?;
-    Ok(ScimResponse::resource(Status::Ok, written.render(&projection, &base)))
+    Ok(written.respond(Status::Ok, &projection, &base))
 }
 
 #[delete("/<_tenant>/Users/<id>")]
