@@ -499,3 +499,32 @@ fn adding_one_member_to_a_50000_member_group_does_not_read_the_member_list() {
     }
     assert_all_lookups(problems);
 }
+
+#[test]
+fn a_deep_page_starts_from_a_remembered_position_not_the_first_row() {
+    const PAGING: &str = include_str!("../src/domain/paging.rs");
+    let app = TestApp::new();
+    let tenant = SqlValue::Integer(default_tenant(&app).0);
+    in_source(DOMAIN_MOD, "mod.rs", "(format!(\"{condition} AND r.id >= ?{}\", sql.params.len()), rest)");
+    for table in ["users", "groups"] {
+        let walk = in_source(
+            PAGING,
+            "paging.rs",
+            "SELECT id FROM {table} WHERE tenant_id = ?1 AND id > ?2 ORDER BY id LIMIT 1 OFFSET ?3",
+        )
+        .replace("{table}", table);
+        let page = format!(
+            "SELECT r.id FROM {table} r WHERE r.tenant_id = ?1 AND 1 AND r.id >= ?2 ORDER BY r.id LIMIT ?3 OFFSET ?4"
+        );
+        for (sql, params) in [
+            (walk, vec![tenant.clone(), SqlValue::Integer(5), SqlValue::Integer(999)]),
+            (page, vec![tenant.clone(), SqlValue::Integer(5), SqlValue::Integer(100), SqlValue::Integer(40)]),
+        ] {
+            let steps = plan(&app, &sql, &params);
+            println!("{sql}\n  PLAN: {steps:?}");
+            // A range from the remembered row id in the (tenant_id, rowid) index, already in id order.
+            assert_eq!(steps.len(), 1, "{sql}: {steps:?}");
+            assert!(steps[0].ends_with(&format!("INDEX {table}_tenant (tenant_id=? AND rowid>?)")), "{sql}: {steps:?}");
+        }
+    }
+}

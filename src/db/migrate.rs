@@ -15,6 +15,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0006_tenant_order", include_str!("../../migrations/0006_tenant_order.sql")),
     ("0007_sso", include_str!("../../migrations/0007_sso.sql")),
     ("0008_resource_counts", include_str!("../../migrations/0008_resource_counts.sql")),
+    ("0009_deletions", include_str!("../../migrations/0009_deletions.sql")),
 ];
 
 /// Brings the database up to date, one transaction per migration.

@@ -161,9 +161,12 @@ fn in_read_transaction<T, E>(
 where
     E: From<DbError>,
 {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred).map_err(DbError::from)?;
+    let mut tx = conn.transaction_with_behavior(TransactionBehavior::Deferred).map_err(DbError::from)?;
+    // Nothing in the database file changes; what the connection remembers in
+    // its TEMP tables (domain::paging's positions) is kept, not rolled back.
+    tx.set_drop_behavior(rusqlite::DropBehavior::Commit);
     let value = f(&tx)?;
-    // A read transaction has nothing to commit; ending it releases the snapshot.
+    // Ending the transaction releases the snapshot.
     tx.finish().map_err(DbError::from)?;
     Ok(value)
 }

@@ -9,6 +9,7 @@ pub mod applications;
 pub mod directory;
 pub mod filter;
 pub mod groups;
+pub mod paging;
 pub mod provisioning_log;
 pub mod roles;
 pub mod sign_in_events;
@@ -106,8 +107,9 @@ pub(crate) fn select_page<T>(
         filter::Resource::Group => "groups",
     };
     let mut sql = filter::compile(resource, &query.filter, vec![rusqlite::types::Value::Integer(tenant.0)])?;
+    let unfiltered = matches!(query.filter, filter::Filter::Const(true));
     let condition = format!("FROM {table} r WHERE r.tenant_id = ?1 AND {}", sql.text);
-    let total: i64 = if matches!(query.filter, filter::Filter::Const(true)) {
+    let total: i64 = if unfiltered {
         // Unfiltered: the count the triggers keep (migration 0008).
         let counted = match resource {
             filter::Resource::User => "SELECT user_count FROM tenants WHERE id = ?1",
@@ -129,9 +131,21 @@ pub(crate) fn select_page<T>(
         }
         None => "r.id".to_string(),
     };
+    // A deep page of the plain id order starts from a remembered position.
+    let (condition, offset) = match (unfiltered && query.sort.is_none())
+        .then(|| paging::seek(conn, resource, tenant, query.offset))
+        .transpose()?
+        .flatten()
+    {
+        Some((row_id, rest)) => {
+            sql.params.push(row_id.into());
+            (format!("{condition} AND r.id >= ?{}", sql.params.len()), rest)
+        }
+        None => (condition, query.offset),
+    };
     let limit = sql.params.len() + 1;
     sql.params.push(query.limit.into());
-    sql.params.push(query.offset.into());
+    sql.params.push(offset.into());
     // The page's row ids are found first, walking only the (tenant_id) index
     // past the offset; whole rows are read for the page alone. Walking the
     // table itself past a deep offset would read every skipped row's data.
