@@ -10,6 +10,7 @@ pub mod directory;
 pub mod filter;
 pub mod groups;
 pub mod paging;
+pub mod profile;
 pub mod provisioning_log;
 pub mod roles;
 pub mod sign_in_events;

@@ -7,6 +7,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::{Map, Value};
 
 use super::filter::Resource;
+pub use super::profile::Profile;
 use super::{format_time, is_unique_violation, now, parse_time, select_page, Error, ListQuery, Page, Result, TenantId};
 use crate::db::fold;
 
@@ -22,7 +23,7 @@ pub struct User {
     /// `Some(false)` is a suspended user; `None` means the client never said.
     pub active: Option<bool>,
     /// Every other attribute, as the client sent it (after validation).
-    pub profile: Map<String, Value>,
+    pub profile: Profile,
     pub created: DateTime<Utc>,
     pub last_modified: DateTime<Utc>,
     pub version: i64,
@@ -67,7 +68,7 @@ fn from_row(r: &Row) -> rusqlite::Result<User> {
         external_id: r.get(3)?,
         display_name: r.get(4)?,
         active: r.get(5)?,
-        profile: serde_json::from_str(&profile).unwrap_or_default(),
+        profile: Profile::from_text(profile),
         created: parse_time(&r.get::<_, String>(7)?),
         last_modified: parse_time(&r.get::<_, String>(8)?),
         version: r.get(9)?,
@@ -90,7 +91,7 @@ pub fn create(conn: &Connection, tenant: TenantId, data: &UserData) -> Result<Us
     validate(data)?;
     let id = uuid::Uuid::new_v4().to_string();
     let at = now();
-    let profile = Value::Object(data.profile.clone()).to_string();
+    let profile = Profile::from_map(data.profile.clone());
     conn.prepare_cached(
         "INSERT INTO users (tenant_id, scim_id, user_name, user_name_key, external_id,
                             display_name, active, profile, created, last_modified, version)
@@ -104,7 +105,7 @@ pub fn create(conn: &Connection, tenant: TenantId, data: &UserData) -> Result<Us
         data.external_id,
         data.display_name,
         data.active,
-        profile,
+        profile.text(),
         format_time(&at)
     ])
     .map_err(|e| if is_unique_violation(&e) { taken(data) } else { e.into() })?;
@@ -117,7 +118,7 @@ pub fn create(conn: &Connection, tenant: TenantId, data: &UserData) -> Result<Us
         external_id: data.external_id.clone(),
         display_name: data.display_name.clone(),
         active: data.active,
-        profile: data.profile.clone(),
+        profile,
         created: at,
         last_modified: at,
         version: 1,
@@ -227,7 +228,7 @@ pub fn update(conn: &Connection, tenant: TenantId, current: User, data: &UserDat
 /// The UPDATE itself, for validated data.
 fn write(conn: &Connection, tenant: TenantId, current: User, data: &UserData) -> Result<User> {
     let at = now();
-    let profile = Value::Object(data.profile.clone()).to_string();
+    let profile = Profile::from_map(data.profile.clone());
     conn.prepare_cached(
         "UPDATE users SET user_name = ?2, user_name_key = ?3, external_id = ?4, display_name = ?5,
                           active = ?6, profile = ?7, last_modified = ?8, version = version + 1
@@ -240,7 +241,7 @@ fn write(conn: &Connection, tenant: TenantId, current: User, data: &UserData) ->
         data.external_id,
         data.display_name,
         data.active,
-        profile,
+        profile.text(),
         format_time(&at)
     ])
     .map_err(|e| if is_unique_violation(&e) { taken(data) } else { e.into() })?;
@@ -251,7 +252,7 @@ fn write(conn: &Connection, tenant: TenantId, current: User, data: &UserData) ->
         external_id: data.external_id.clone(),
         display_name: data.display_name.clone(),
         active: data.active,
-        profile: data.profile.clone(),
+        profile,
         last_modified: at,
         version: current.version + 1,
         ..current
@@ -277,13 +278,15 @@ pub fn list(conn: &Connection, tenant: TenantId, query: &ListQuery) -> Result<Pa
     select_page(conn, Resource::User, COLUMNS, tenant, query, from_row)
 }
 
-/// The groups of each of `users` (by row id), ordered by group name.
+/// The groups of each of `users` (by row id), ordered by group name. One
+/// cached statement per user: measured cheaper than one statement over a JSON
+/// array of ids (which sorts in a temporary B-tree), for one user or 100.
 pub fn groups_of(conn: &Connection, users: &[i64]) -> Result<HashMap<i64, Vec<GroupRef>>> {
     let mut stmt = conn.prepare_cached(
         "SELECT g.scim_id, g.display_name FROM group_members m JOIN groups g ON g.id = m.group_id
          WHERE m.user_id = ?1 ORDER BY g.display_name_key",
     )?;
-    let mut out = HashMap::new();
+    let mut out = HashMap::with_capacity(users.len());
     for &user in users {
         let groups = stmt
             .query_map([user], |r| Ok(GroupRef { id: r.get(0)?, display_name: r.get(1)? }))?

@@ -143,7 +143,7 @@ fn attributes(user: &User) -> Vec<(String, String)> {
             other => out.push((prefix.to_string(), other.to_string())),
         }
     }
-    flatten("", &Value::Object(user.profile.clone()), &mut out);
+    flatten("", &Value::Object((*user.profile).clone()), &mut out);
     out
 }
 

@@ -3,6 +3,7 @@
 
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 
 use super::paths::{resolve_str, Target};
@@ -46,10 +47,31 @@ pub struct UserResource<'a> {
 /// Attributes kept in columns or computed here: never taken from the profile.
 const USER_COLUMNS: [&str; 8] = ["schemas", "id", "externalId", "userName", "displayName", "active", "groups", "meta"];
 
+/// A profile value: its stored JSON text, or (when the text could not be
+/// split) the parsed value.
+#[derive(Clone, Copy)]
+enum Stored<'a> {
+    Text(&'a RawValue),
+    Parsed(&'a Value),
+}
+
+impl Serialize for Stored<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Stored::Text(raw) => raw.serialize(s),
+            Stored::Parsed(value) => value.serialize(s),
+        }
+    }
+}
+
 impl Serialize for UserResource<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let user = self.user;
-        let extension = user.profile.get(schema::ENTERPRISE_USER);
+        let entries: Vec<(&str, Stored)> = match user.profile.raw_entries() {
+            Some(raw) => raw.into_iter().map(|(k, v)| (k, Stored::Text(v))).collect(),
+            None => user.profile.iter().map(|(k, v)| (k.as_str(), Stored::Parsed(v))).collect(),
+        };
+        let extension = entries.iter().find(|(k, _)| *k == schema::ENTERPRISE_USER).map(|(_, v)| *v);
         let mut out = s.serialize_map(None)?;
         if extension.is_some() {
             out.serialize_entry("schemas", &[schema::USER, schema::ENTERPRISE_USER])?;
@@ -67,8 +89,8 @@ impl Serialize for UserResource<'_> {
         if let Some(active) = user.active {
             out.serialize_entry("active", &active)?;
         }
-        for (k, v) in &user.profile {
-            if k != schema::ENTERPRISE_USER && !USER_COLUMNS.contains(&k.as_str()) {
+        for (k, v) in &entries {
+            if *k != schema::ENTERPRISE_USER && !USER_COLUMNS.contains(k) {
                 out.serialize_entry(k, v)?;
             }
         }
@@ -77,7 +99,7 @@ impl Serialize for UserResource<'_> {
             out.serialize_entry("groups", &refs)?;
         }
         if let Some(ext) = extension {
-            out.serialize_entry(schema::ENTERPRISE_USER, ext)?;
+            out.serialize_entry(schema::ENTERPRISE_USER, &ext)?;
         }
         out.serialize_entry(
             "meta",
@@ -131,7 +153,12 @@ pub fn projected<T: Serialize>(projection: &Projection, resource: &T) -> String 
     if projection.is_explicit() {
         projection.apply(serde_json::to_value(resource).unwrap_or_default()).to_string()
     } else {
-        serde_json::to_string(resource).unwrap_or_default()
+        // A user is 1-2 KB: start there rather than growing from a few bytes.
+        let mut out = Vec::with_capacity(2048);
+        match serde_json::to_writer(&mut out, resource) {
+            Ok(()) => String::from_utf8(out).unwrap_or_default(),
+            Err(_) => String::new(),
+        }
     }
 }
 
@@ -461,7 +488,7 @@ mod user_resource_tests {
             external_id: Some("e-1".into()),
             display_name: None,
             active: Some(false),
-            profile: profile.as_object().unwrap().clone(),
+            profile: crate::domain::users::Profile::from_map(profile.as_object().unwrap().clone()),
             created: parse_time("2026-01-02T03:04:05.000Z"),
             last_modified: parse_time("2026-01-02T03:04:06.000Z"),
             version: 3,
@@ -494,6 +521,20 @@ mod user_resource_tests {
         );
         // The Value form (used for projections) is the same document.
         assert_eq!(user_json(&u, Some(&groups), "https://h/s"), v);
+    }
+
+    #[test]
+    fn a_profile_that_cannot_be_split_is_rendered_from_its_parsed_form() {
+        let mut u = user();
+        u.profile =
+            crate::domain::users::Profile::from_text(r#"{"ti\u0074le": "Eng", "name": {"givenName": "A"}}"#.into());
+        let v: Value = serde_json::from_str(&projected(
+            &Projection::default(),
+            &UserResource { user: &u, groups: None, base: "b" },
+        ))
+        .unwrap();
+        assert_eq!((&v["title"], &v["name"]), (&json!("Eng"), &json!({"givenName": "A"})));
+        assert_eq!(v["schemas"], json!([schema::USER]));
     }
 
     #[test]

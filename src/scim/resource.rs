@@ -314,7 +314,7 @@ pub fn user_doc(user: &crate::domain::users::User) -> Map<String, Value> {
     if let Some(active) = user.active {
         doc.insert("active".into(), Value::Bool(active));
     }
-    for (k, v) in &user.profile {
+    for (k, v) in user.profile.iter() {
         doc.insert(k.clone(), v.clone());
     }
     doc
