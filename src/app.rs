@@ -104,7 +104,7 @@ impl App {
     /// writer, so this does not stall the async worker; never use it for scans.
     pub async fn lookup<T, E, F>(&self, f: F) -> Result<T, E>
     where
-        F: FnOnce(&rusqlite::Transaction) -> Result<T, E> + Send + 'static,
+        F: FnOnce(&rusqlite::Connection) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: From<DbError> + Send + 'static,
     {
@@ -117,7 +117,7 @@ impl App {
     /// Runs a read transaction on a blocking thread.
     pub async fn read<T, E, F>(&self, f: F) -> Result<T, E>
     where
-        F: FnOnce(&rusqlite::Transaction) -> Result<T, E> + Send + 'static,
+        F: FnOnce(&rusqlite::Connection) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: From<DbError> + Send + 'static,
     {

@@ -112,7 +112,7 @@ pub async fn get(
     let id = id.to_string();
     let projection = p.projection(Kind::Group);
     let with_members = projection.wants("members");
-    let run = move |tx: &rusqlite::Transaction| {
+    let run = move |tx: &rusqlite::Connection| {
         let group = groups::get(tx, client.tenant, &id)?;
         // A 304 needs no body: do not read members for it.
         if pre.not_modified(group.version) {

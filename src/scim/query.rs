@@ -189,7 +189,7 @@ pub async fn list_response_for(
     let base = super::base_url(app, tenant);
     let start = params.start_index()?;
     let point = kind.is_some_and(|k| params.is_point_lookup(k));
-    let run = move |tx: &rusqlite::Transaction| search(tx, client.tenant, &params, &base);
+    let run = move |tx: &rusqlite::Connection| search(tx, client.tenant, &params, &base);
     let (total, resources) = if point { app.lookup(run).await? } else { app.read(run).await? };
     Ok(super::http::ScimResponse::ok_text(super::render::list_response_text(total, start, &resources)))
 }
