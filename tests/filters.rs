@@ -475,3 +475,22 @@ fn invalid_filters_are_400_invalid_filter() {
     let only_users = s.app.get(&format!("?filter={}", enc(r#"userName sw "bob""#))).expect(200);
     assert_eq!(only_users.body["totalResults"], 1);
 }
+
+#[test]
+fn filtered_totals_are_exact_at_every_page_position() {
+    // A short page gives the total without a COUNT; every other page counts.
+    let s = seed();
+    let filter = enc(r#"userName co "@""#);
+    let all = s.app.get(&format!("/Users?count=1000&filter={filter}")).expect(200);
+    let n = all.body["totalResults"].as_i64().unwrap();
+    assert!(n >= 3, "the seed has several matching users: {}", all.text);
+    for (start, count, expected_items) in
+        [(1, n + 5, n), (1, n, n), (1, n - 1, n - 1), (2, 1, 1), (n, 5, 1), (n + 1, 5, 0), (n + 50, 5, 0), (1, 0, 0)]
+    {
+        let page = s.app.get(&format!("/Users?startIndex={start}&count={count}&filter={filter}")).expect(200);
+        assert_eq!(page.body["totalResults"], n, "startIndex={start} count={count}: {}", page.text);
+        assert_eq!(page.body["itemsPerPage"], expected_items, "startIndex={start} count={count}: {}", page.text);
+    }
+    let none = s.app.get(&format!("/Users?startIndex=3&count=5&filter={}", enc(r#"userName eq "nobody""#))).expect(200);
+    assert_eq!(none.body["totalResults"], 0);
+}

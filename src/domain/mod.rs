@@ -110,19 +110,26 @@ pub(crate) fn select_page<T>(
     let mut sql = filter::compile(resource, &query.filter, vec![rusqlite::types::Value::Integer(tenant.0)])?;
     let unfiltered = matches!(query.filter, filter::Filter::Const(true));
     let condition = format!("FROM {table} r WHERE r.tenant_id = ?1 AND {}", sql.text);
-    let total: i64 = if unfiltered {
+    let count_params = sql.params.clone();
+    let count = || -> Result<i64> {
+        Ok(conn
+            .prepare_cached(&format!("SELECT COUNT(*) {condition}"))?
+            .query_row(rusqlite::params_from_iter(count_params.iter()), |r| r.get(0))?)
+    };
+    let known_total: Option<i64> = if unfiltered {
         // Unfiltered: the count the triggers keep (migration 0008).
         let counted = match resource {
             filter::Resource::User => "SELECT user_count FROM tenants WHERE id = ?1",
             filter::Resource::Group => "SELECT group_count FROM tenants WHERE id = ?1",
         };
-        conn.prepare_cached(counted)?.query_row([tenant.0], |r| r.get(0))?
+        Some(conn.prepare_cached(counted)?.query_row([tenant.0], |r| r.get(0))?)
     } else {
-        conn.prepare_cached(&format!("SELECT COUNT(*) {condition}"))?
-            .query_row(rusqlite::params_from_iter(sql.params.iter()), |r| r.get(0))?
+        None
     };
-    if query.limit <= 0 || query.offset >= total {
-        return Ok(Page { total, items: Vec::new() });
+    match known_total {
+        Some(total) if query.limit <= 0 || query.offset >= total => return Ok(Page { total, items: Vec::new() }),
+        None if query.limit <= 0 => return Ok(Page { total: count()?, items: Vec::new() }),
+        _ => {}
     }
     let order = match &query.sort {
         Some(sort) => {
@@ -142,7 +149,7 @@ pub(crate) fn select_page<T>(
             sql.params.push(row_id.into());
             (format!("{condition} AND r.id >= ?{}", sql.params.len()), rest)
         }
-        None => (condition, query.offset),
+        None => (condition.clone(), query.offset),
     };
     let limit = sql.params.len() + 1;
     sql.params.push(query.limit.into());
@@ -160,5 +167,13 @@ pub(crate) fn select_page<T>(
         .prepare_cached(&text)?
         .query_map(rusqlite::params_from_iter(sql.params.iter()), map)?
         .collect::<rusqlite::Result<Vec<T>>>()?;
+    let found = items.len() as i64;
+    let total = match known_total {
+        Some(total) => total,
+        // A page that ends before its limit tells the total (same snapshot): an
+        // existence check such as Entra's `userName eq` is then one statement.
+        None if found < query.limit && (query.offset == 0 || found > 0) => query.offset + found,
+        None => count()?,
+    };
     Ok(Page { total, items })
 }
