@@ -66,7 +66,9 @@ fn validate(data: &GroupData) -> Result<()> {
 /// Creates a group with a new id and no members.
 pub fn create(conn: &Connection, tenant: TenantId, data: &GroupData) -> Result<Group> {
     validate(data)?;
-    let id = uuid::Uuid::new_v4().to_string();
+    // Time-ordered (UUIDv7): new ids go to the end of the (tenant_id, scim_id)
+    // index instead of a random page of it, one page fewer per create.
+    let id = uuid::Uuid::now_v7().to_string();
     let at = now();
     conn.prepare_cached(
         "INSERT INTO groups (tenant_id, scim_id, display_name, display_name_key, external_id,

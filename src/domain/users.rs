@@ -89,7 +89,9 @@ fn validate(data: &UserData) -> Result<()> {
 /// Creates a user with a new id.
 pub fn create(conn: &Connection, tenant: TenantId, data: &UserData) -> Result<User> {
     validate(data)?;
-    let id = uuid::Uuid::new_v4().to_string();
+    // Time-ordered (UUIDv7): new ids go to the end of the (tenant_id, scim_id)
+    // index instead of a random page of it, one page fewer per create.
+    let id = uuid::Uuid::now_v7().to_string();
     let at = now();
     let profile = Profile::from_map(data.profile.clone());
     conn.prepare_cached(
