@@ -267,7 +267,6 @@ pub async fn modify(
     let base = base_url(app, tenant);
     let id = id.to_string();
     let projection = p.projection(Kind::Group);
-    let (group_id, tenant_id, echoed) = (id.clone(), client.tenant, projection.clone());
     let body = app
         .write(move |tx| {
             let current = groups::get(tx, client.tenant, &id)?;
@@ -295,23 +294,16 @@ pub async fn modify(
             );
             let echo = projection.is_explicit() || !groups::has_more_members_than(tx, &group, PATCH_ECHO_MEMBERS)?;
             log_write(tx, &client, Method::Patch, Kind::Group, &group.id, if echo { 200 } else { 204 }, outcome)?;
-            Ok::<_, ScimError>((group.version, echo))
+            if !echo {
+                return Ok::<_, ScimError>((group.version, None));
+            }
+            Ok((group.version, Some(respond(tx, &group, &projection, &base, Status::Ok)?)))
         })
         .await?;
-    let (version, echo) = body;
-    if !echo {
-        return Ok(ScimResponse::etag_only(Status::NoContent, version));
-    }
-    // The echo is read after the COMMIT, in a snapshot of its own: reading
-    // and rendering up to 1,000 members on the single writer thread held up
-    // every other write (a third of the writer's time in a first sync).
-    // Group and members come from the same snapshot, so body and ETag agree.
-    app.read(move |tx| match groups::find(tx, tenant_id, &group_id)? {
-        Some(group) => respond(tx, &group, &echoed, &base, Status::Ok),
-        // Deleted since: the PATCH itself succeeded.
-        None => Ok(ScimResponse::etag_only(Status::NoContent, version)),
+    Ok(match body {
+        (_, Some(response)) => response,
+        (version, None) => ScimResponse::etag_only(Status::NoContent, version),
     })
-    .await
 }
 
 #[delete("/<_tenant>/Groups/<id>")]
