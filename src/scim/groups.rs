@@ -54,6 +54,31 @@ fn respond(
     Ok(ScimResponse::resource_text(status, body, group.version, format!("{base}/Groups/{}", group.id)))
 }
 
+/// A written group and, when the response shows them, its members: read in
+/// the write's transaction, rendered after it so that JSON work stays off the
+/// single writer thread (Entra's first sync echoes a group per member add).
+struct WrittenGroup {
+    group: Group,
+    members: Option<Vec<groups::Member>>,
+}
+
+impl WrittenGroup {
+    fn read(conn: &Connection, group: Group, projection: &Projection) -> ScimResult<WrittenGroup> {
+        let members = if projection.wants("members") {
+            Some(groups::members_of(conn, &[group.row_id])?.remove(&group.row_id).unwrap_or_default())
+        } else {
+            None
+        };
+        Ok(WrittenGroup { group, members })
+    }
+
+    fn respond(&self, status: Status, projection: &Projection, base: &str) -> ScimResponse {
+        let group = &self.group;
+        let body = projection.apply(group_json(group, self.members.as_deref(), base)).to_string();
+        ScimResponse::resource_text(status, body, group.version, format!("{base}/Groups/{}", group.id))
+    }
+}
+
 /// Runs a list query for groups and renders the page.
 pub fn search(conn: &Connection, tenant: TenantId, params: &ListParams, base: &str) -> ScimResult<(i64, Vec<String>)> {
     let query = params.query(Kind::Group)?;
@@ -142,7 +167,8 @@ pub async fn create(
     let (data, members) = group_data(normalize(Kind::Group, &body)?);
     let base = base_url(app, tenant);
     let projection = p.projection(Kind::Group);
-    let body = app
+    let wanted = projection.clone();
+    let written = app
         .write(move |tx| {
             let group = groups::create(tx, client.tenant, &data)?;
             let added = groups::add_members(tx, client.tenant, &group, members.as_deref().unwrap_or(&[]))?;
@@ -153,10 +179,10 @@ pub async fn create(
                 skipped_note(&added.skipped)
             );
             log_write(tx, &client, Method::Post, Kind::Group, &group.id, 201, outcome)?;
-            respond(tx, &group, &projection, &base, Status::Created)
+            WrittenGroup::read(tx, group, &wanted)
         })
         .await?;
-    Ok(body)
+    Ok(written.respond(Status::Created, &projection, &base))
 }
 
 #[put("/<tenant>/Groups/<id>?<p..>", data = "<data>")]
@@ -177,7 +203,8 @@ pub async fn replace(
     let base = base_url(app, tenant);
     let id = id.to_string();
     let projection = p.projection(Kind::Group);
-    let body = app
+    let wanted = projection.clone();
+    let written = app
         .write(move |tx| {
             let current = groups::get(tx, client.tenant, &id)?;
             groups::check_version(&current, pre.expected_version())?;
@@ -193,10 +220,10 @@ pub async fn replace(
                 skipped_note(&added.skipped)
             );
             log_write(tx, &client, Method::Put, Kind::Group, &group.id, 200, outcome)?;
-            respond(tx, &group, &projection, &base, Status::Ok)
+            WrittenGroup::read(tx, group, &wanted)
         })
         .await?;
-    Ok(body)
+    Ok(written.respond(Status::Ok, &projection, &base))
 }
 
 /// Counts of what a PATCH did to the members.
@@ -267,6 +294,7 @@ pub async fn modify(
     let base = base_url(app, tenant);
     let id = id.to_string();
     let projection = p.projection(Kind::Group);
+    let wanted = projection.clone();
     let body = app
         .write(move |tx| {
             let current = groups::get(tx, client.tenant, &id)?;
@@ -292,17 +320,17 @@ pub async fn modify(
                 plural(delta.removed, "member"),
                 skipped_note(&delta.skipped)
             );
-            let echo = projection.is_explicit() || !groups::has_more_members_than(tx, &group, PATCH_ECHO_MEMBERS)?;
+            let echo = wanted.is_explicit() || !groups::has_more_members_than(tx, &group, PATCH_ECHO_MEMBERS)?;
             log_write(tx, &client, Method::Patch, Kind::Group, &group.id, if echo { 200 } else { 204 }, outcome)?;
             if !echo {
-                return Ok::<_, ScimError>((group.version, None));
+                return Ok::<_, ScimError>(Err(group.version));
             }
-            Ok((group.version, Some(respond(tx, &group, &projection, &base, Status::Ok)?)))
+            Ok(Ok(WrittenGroup::read(tx, group, &wanted)?))
         })
         .await?;
     Ok(match body {
-        (_, Some(response)) => response,
-        (version, None) => ScimResponse::etag_only(Status::NoContent, version),
+        Ok(written) => written.respond(Status::Ok, &projection, &base),
+        Err(version) => ScimResponse::etag_only(Status::NoContent, version),
     })
 }
 
