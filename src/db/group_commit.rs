@@ -115,11 +115,15 @@ impl WriteQueue {
                 }
                 run_batch(&db, batch);
                 // Between batches, after their results went out: nothing is
-                // appended while this runs, so it copies the last frames and
-                // the next transaction starts the WAL from its beginning.
+                // appended while this runs, so it copies the last frames, and
+                // RESTART waits for the readers still on older frames (reads
+                // take well under a millisecond) so that the next transaction
+                // starts the WAL from its beginning. PASSIVE stopped at the
+                // oldest reader, and under Entra's mix of lookups and writes
+                // there always was one: the WAL never restarted.
                 if catch_up.swap(false, Ordering::AcqRel) {
                     if let Ok(conn) = db.writer.get() {
-                        let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                        let _ = conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(()));
                     }
                 }
             }
