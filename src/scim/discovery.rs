@@ -9,7 +9,7 @@ use super::base_url;
 use super::error::{ScimError, ScimResult};
 use super::http::{ScimClient, ScimResponse};
 use super::query::MAX_RESULTS;
-use super::render::list_response;
+use super::render::list_response_text;
 use super::schema::{self, schema_json};
 use crate::app::App;
 
@@ -85,8 +85,8 @@ pub fn list_schemas(
 ) -> ScimResult<ScimResponse> {
     no_filter(filter)?;
     let base = base_url(app, tenant);
-    let all: Vec<Value> = schema::ALL.iter().map(|s| schema_json(s, &base)).collect();
-    Ok(ScimResponse::ok(list_response(all.len() as i64, 1, all)))
+    let all: Vec<String> = schema::ALL.iter().map(|s| schema_json(s, &base).to_string()).collect();
+    Ok(ScimResponse::ok_text(list_response_text(all.len() as i64, 1, &all)))
 }
 
 #[get("/<tenant>/Schemas/<id>")]
@@ -104,8 +104,9 @@ pub fn list_resource_types(
 ) -> ScimResult<ScimResponse> {
     no_filter(filter)?;
     let base = base_url(app, tenant);
-    let all: Vec<Value> = ["User", "Group"].iter().filter_map(|id| resource_type(id, &base)).collect();
-    Ok(ScimResponse::ok(list_response(all.len() as i64, 1, all)))
+    let all: Vec<String> =
+        ["User", "Group"].iter().filter_map(|id| resource_type(id, &base)).map(|r| r.to_string()).collect();
+    Ok(ScimResponse::ok_text(list_response_text(all.len() as i64, 1, &all)))
 }
 
 #[get("/<tenant>/ResourceTypes/<id>")]

@@ -25,14 +25,7 @@ fn meta(
     modified: &chrono::DateTime<chrono::Utc>,
     version: i64,
 ) -> Value {
-    serde_json::to_value(Meta {
-        resource_type: kind.name(),
-        created: format_time(created),
-        last_modified: format_time(modified),
-        location: location.to_string(),
-        version: etag(version),
-    })
-    .unwrap_or_default()
+    serde_json::to_value(Meta::new(kind, location.to_string(), created, modified, version)).unwrap_or_default()
 }
 
 /// A user as a SCIM resource, serialised straight from the stored user:
@@ -101,15 +94,10 @@ impl Serialize for UserResource<'_> {
         if let Some(ext) = extension {
             out.serialize_entry(schema::ENTERPRISE_USER, &ext)?;
         }
+        let location = format!("{}/Users/{}", self.base, user.id);
         out.serialize_entry(
             "meta",
-            &Meta {
-                resource_type: Kind::User.name(),
-                created: format_time(&user.created),
-                last_modified: format_time(&user.last_modified),
-                location: format!("{}/Users/{}", self.base, user.id),
-                version: etag(user.version),
-            },
+            &Meta::new(Kind::User, location, &user.created, &user.last_modified, user.version),
         )?;
         out.end()
     }
@@ -132,6 +120,7 @@ impl Serialize for GroupLink<'_> {
     }
 }
 
+/// A resource's `meta` (RFC 7643 §3.1).
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Meta {
@@ -142,9 +131,22 @@ struct Meta {
     version: String,
 }
 
-/// A user as a SCIM resource (a `Value`, for projection and tests).
-pub fn user_json(user: &User, groups: Option<&[GroupRef]>, base: &str) -> Value {
-    serde_json::to_value(UserResource { user, groups, base }).unwrap_or_default()
+impl Meta {
+    fn new(
+        kind: Kind,
+        location: String,
+        created: &chrono::DateTime<chrono::Utc>,
+        modified: &chrono::DateTime<chrono::Utc>,
+        version: i64,
+    ) -> Meta {
+        Meta {
+            resource_type: kind.name(),
+            created: format_time(created),
+            last_modified: format_time(modified),
+            location,
+            version: etag(version),
+        }
+    }
 }
 
 /// The JSON text of a resource as the projection shows it. Without
@@ -190,18 +192,7 @@ pub fn group_json(group: &Group, members: Option<&[Member]>, base: &str) -> Valu
     Value::Object(out)
 }
 
-/// A ListResponse (RFC 7644 §3.4.2).
-pub fn list_response(total: i64, start_index: i64, resources: Vec<Value>) -> Value {
-    json!({
-        "schemas": [schema::LIST_RESPONSE],
-        "totalResults": total,
-        "startIndex": start_index,
-        "itemsPerPage": resources.len(),
-        "Resources": resources,
-    })
-}
-
-/// A ListResponse of resources already serialised (see [`projected`]).
+/// A ListResponse (RFC 7644 §3.4.2) of resources already serialised (see [`projected`]).
 pub fn list_response_text(total: i64, start_index: i64, resources: &[String]) -> String {
     let size: usize = resources.iter().map(|r| r.len() + 1).sum();
     let mut out = String::with_capacity(size + 160);
@@ -519,8 +510,11 @@ mod user_resource_tests {
             json!({"resourceType": "User", "created": "2026-01-02T03:04:05.000Z", "lastModified": "2026-01-02T03:04:06.000Z",
                    "location": "https://h/s/Users/u-1", "version": "W/\"3\""})
         );
-        // The Value form (used for projections) is the same document.
-        assert_eq!(user_json(&u, Some(&groups), "https://h/s"), v);
+        // The Value form (what a projection starts from) is the same document.
+        assert_eq!(
+            serde_json::to_value(UserResource { user: &u, groups: Some(&groups), base: "https://h/s" }).unwrap(),
+            v
+        );
     }
 
     #[test]
@@ -553,7 +547,11 @@ mod user_resource_tests {
     fn a_list_response_wraps_rendered_resources() {
         let text = list_response_text(5, 3, &["{\"id\":\"a\"}".to_string(), "{\"id\":\"b\"}".to_string()]);
         let v: Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(v, list_response(5, 3, vec![json!({"id": "a"}), json!({"id": "b"})]));
+        assert_eq!(
+            v,
+            json!({"schemas": [schema::LIST_RESPONSE], "totalResults": 5, "startIndex": 3, "itemsPerPage": 2,
+                   "Resources": [{"id": "a"}, {"id": "b"}]})
+        );
         let empty: Value = serde_json::from_str(&list_response_text(0, 1, &[])).unwrap();
         assert_eq!(empty["Resources"], json!([]));
     }
