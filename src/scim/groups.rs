@@ -41,35 +41,23 @@ pub fn render(
         .collect())
 }
 
-/// One group as a response: its JSON, ETag and (for 201) Location.
-fn respond(
-    conn: &Connection,
-    group: &Group,
-    projection: &Projection,
-    base: &str,
-    status: Status,
-) -> ScimResult<ScimResponse> {
-    let with_members = projection.wants("members");
-    let body = render(conn, std::slice::from_ref(group), projection, with_members, base)?.remove(0);
-    Ok(ScimResponse::resource_text(status, body, group.version, format!("{base}/Groups/{}", group.id)))
-}
-
-/// A written group and, when the response shows them, its members: read in
-/// the write's transaction, rendered after it so that JSON work stays off the
-/// single writer thread (Entra's first sync echoes a group per member add).
-struct WrittenGroup {
+/// One group as a response shows it: the group and, when shown, its members,
+/// read in one transaction. A write renders it after its transaction, so that
+/// JSON work stays off the single writer thread (Entra's first sync echoes a
+/// group per member add).
+struct GroupReply {
     group: Group,
     members: Option<Vec<groups::Member>>,
 }
 
-impl WrittenGroup {
-    fn read(conn: &Connection, group: Group, projection: &Projection) -> ScimResult<WrittenGroup> {
+impl GroupReply {
+    fn read(conn: &Connection, group: Group, projection: &Projection) -> ScimResult<GroupReply> {
         let members = if projection.wants("members") {
             Some(groups::members_of(conn, &[group.row_id])?.remove(&group.row_id).unwrap_or_default())
         } else {
             None
         };
-        Ok(WrittenGroup { group, members })
+        Ok(GroupReply { group, members })
     }
 
     fn respond(&self, status: Status, projection: &Projection, base: &str) -> ScimResponse {
@@ -143,7 +131,9 @@ pub async fn get(
         if pre.not_modified(group.version) {
             return Ok::<_, ScimError>((group.version, None));
         }
-        Ok((group.version, Some(respond(tx, &group, &projection, &base, Status::Ok)?)))
+        // Rendered here, on the blocking thread: the member list may be long.
+        let version = group.version;
+        Ok((version, Some(GroupReply::read(tx, group, &projection)?.respond(Status::Ok, &projection, &base))))
     };
     // A member list may be long: read it on a blocking thread.
     let (version, body) = if with_members { app.read(run).await? } else { app.lookup(run).await? };
@@ -179,7 +169,7 @@ pub async fn create(
                 skipped_note(&added.skipped)
             );
             log_write(tx, &client, Method::Post, Kind::Group, &group.id, 201, outcome)?;
-            WrittenGroup::read(tx, group, &wanted)
+            GroupReply::read(tx, group, &wanted)
         })
         .await?;
     Ok(written.respond(Status::Created, &projection, &base))
@@ -220,7 +210,7 @@ pub async fn replace(
                 skipped_note(&added.skipped)
             );
             log_write(tx, &client, Method::Put, Kind::Group, &group.id, 200, outcome)?;
-            WrittenGroup::read(tx, group, &wanted)
+            GroupReply::read(tx, group, &wanted)
         })
         .await?;
     Ok(written.respond(Status::Ok, &projection, &base))
@@ -325,7 +315,7 @@ pub async fn modify(
             if !echo {
                 return Ok::<_, ScimError>(Err(group.version));
             }
-            Ok(Ok(WrittenGroup::read(tx, group, &wanted)?))
+            Ok(Ok(GroupReply::read(tx, group, &wanted)?))
         })
         .await?;
     Ok(match body {

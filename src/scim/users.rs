@@ -32,22 +32,22 @@ pub fn render(conn: &Connection, page: &[User], projection: &Projection, base: &
         .collect())
 }
 
-/// A written user and, when the response shows them, its groups: read in the
-/// write's transaction, rendered after it so that JSON work stays off the
-/// single writer thread.
-pub struct Written {
+/// One user as a response shows it: the user and, when shown, its groups,
+/// read in one transaction. A write renders it after its transaction, so
+/// that JSON work stays off the single writer thread.
+pub struct UserReply {
     user: User,
     groups: Option<Vec<GroupRef>>,
 }
 
-impl Written {
-    fn read(conn: &Connection, user: User, projection: &Projection) -> ScimResult<Written> {
+impl UserReply {
+    fn read(conn: &Connection, user: User, projection: &Projection) -> ScimResult<UserReply> {
         let groups = if projection.wants("groups") {
             Some(users::groups_of(conn, &[user.row_id])?.remove(&user.row_id).unwrap_or_default())
         } else {
             None
         };
-        Ok(Written { user, groups })
+        Ok(UserReply { user, groups })
     }
 
     fn respond(&self, status: Status, projection: &Projection, base: &str) -> ScimResponse {
@@ -100,12 +100,11 @@ pub async fn get(
             if pre.not_modified(user.version) {
                 return Ok::<_, ScimError>(Err(user.version));
             }
-            let body = render(tx, std::slice::from_ref(&user), &projection, &base)?.remove(0);
-            Ok(Ok((body, user.version, format!("{base}/Users/{}", user.id))))
+            Ok(Ok(UserReply::read(tx, user, &projection)?.respond(Status::Ok, &projection, &base)))
         })
         .await?;
     Ok(match found {
-        Ok((body, version, location)) => ScimResponse::resource_text(Status::Ok, body, version, location),
+        Ok(response) => response,
         Err(version) => ScimResponse::etag_only(Status::NotModified, version),
     })
 }
@@ -139,7 +138,7 @@ pub async fn create(
                 format!("created user {}", user.user_name),
             )?;
             // A new user is in no group yet.
-            Ok::<_, ScimError>(Written { user, groups: Some(Vec::new()) })
+            Ok::<_, ScimError>(UserReply { user, groups: Some(Vec::new()) })
         })
         .await?;
     Ok(written.respond(Status::Created, &projection, &base))
@@ -178,7 +177,7 @@ pub async fn replace(
                 200,
                 format!("replaced user {}", user.user_name),
             )?;
-            Written::read(tx, user, &wanted)
+            UserReply::read(tx, user, &wanted)
         })
         .await?;
     Ok(written.respond(Status::Ok, &projection, &base))
@@ -223,7 +222,7 @@ pub async fn modify(
                 200,
                 format!("patched user {} ({n} operation{})", user.user_name, if n == 1 { "" } else { "s" }),
             )?;
-            Written::read(tx, user, &wanted)
+            UserReply::read(tx, user, &wanted)
         })
         .await?;
     Ok(written.respond(Status::Ok, &projection, &base))
