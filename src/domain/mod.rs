@@ -116,15 +116,16 @@ pub(crate) fn select_page<T>(
             .prepare_cached(&format!("SELECT COUNT(*) {condition}"))?
             .query_row(rusqlite::params_from_iter(count_params.iter()), |r| r.get(0))?)
     };
-    let known_total: Option<i64> = if unfiltered {
-        // Unfiltered: the count the triggers keep (migration 0008).
+    // Unfiltered: the count the triggers keep (migration 0008), and the
+    // deletion count that tells whether remembered page positions still hold.
+    let (known_total, deletions): (Option<i64>, i64) = if unfiltered {
         let counted = match resource {
-            filter::Resource::User => "SELECT user_count FROM tenants WHERE id = ?1",
-            filter::Resource::Group => "SELECT group_count FROM tenants WHERE id = ?1",
+            filter::Resource::User => "SELECT user_count, user_deletions FROM tenants WHERE id = ?1",
+            filter::Resource::Group => "SELECT group_count, group_deletions FROM tenants WHERE id = ?1",
         };
-        Some(conn.prepare_cached(counted)?.query_row([tenant.0], |r| r.get(0))?)
+        conn.prepare_cached(counted)?.query_row([tenant.0], |r| Ok((Some(r.get(0)?), r.get(1)?)))?
     } else {
-        None
+        (None, 0)
     };
     match known_total {
         Some(total) if query.limit <= 0 || query.offset >= total => return Ok(Page { total, items: Vec::new() }),
@@ -141,7 +142,7 @@ pub(crate) fn select_page<T>(
     };
     // A deep page of the plain id order starts from a remembered position.
     let (condition, offset) = match (unfiltered && query.sort.is_none())
-        .then(|| paging::seek(conn, resource, tenant, query.offset))
+        .then(|| paging::seek(conn, resource, tenant, deletions, query.offset))
         .transpose()?
         .flatten()
     {

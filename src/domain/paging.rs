@@ -20,7 +20,15 @@ pub const STEP: i64 = 1000;
 /// Where to start a page at `offset` (0-based, unfiltered, in id order):
 /// the id of a row at or before it and how many rows remain to skip from
 /// that row. None when the offset is close enough to the start.
-pub fn seek(conn: &Connection, resource: Resource, tenant: TenantId, offset: i64) -> Result<Option<(i64, i64)>> {
+/// `deletions` is the tenant's deletion count for `resource` (migration 0009),
+/// read by the caller in this transaction.
+pub fn seek(
+    conn: &Connection,
+    resource: Resource,
+    tenant: TenantId,
+    deletions: i64,
+    offset: i64,
+) -> Result<Option<(i64, i64)>> {
     if offset < STEP {
         return Ok(None);
     }
@@ -35,11 +43,10 @@ pub fn seek(conn: &Connection, resource: Resource, tenant: TenantId, offset: i64
          ) WITHOUT ROWID",
     )?
     .execute([])?;
-    let (kind, table, deletions) = match resource {
-        Resource::User => (0, "users", "SELECT user_deletions FROM tenants WHERE id = ?1"),
-        Resource::Group => (1, "groups", "SELECT group_deletions FROM tenants WHERE id = ?1"),
+    let (kind, table) = match resource {
+        Resource::User => (0, "users"),
+        Resource::Group => (1, "groups"),
     };
-    let deletions: i64 = conn.prepare_cached(deletions)?.query_row([tenant.0], |r| r.get(0))?;
     let target = offset / STEP * STEP;
     let nearest: Option<(i64, i64, i64)> = conn
         .prepare_cached(
