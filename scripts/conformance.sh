@@ -69,16 +69,32 @@ sys.exit(1 if summary["failed"] else 0)
 PYEOF
 
 # --- scim-sanity (strict mode, JSON report) ----------------------------------------------
+# One deviation is accepted, and only that one: a group PATCH answering 204 No Content.
+# RFC 7644 §3.5.2 lets a server answer PATCH with 200 and the resource *or* 204, and 204 is
+# what Entra documents for groups; scim-sanity's strict mode insists on 200 (its known issue
+# "E2"). Any other failure, including a 204 to a user PATCH, still fails the run.
 echo "=== scim-sanity ${SCIM_SANITY_VERSION} (strict) against ${SCIM_BASE_URL}"
 sanity_rc=0
 "$VENV/bin/scim-sanity" probe "$SCIM_BASE_URL" --token "$SCIM_TOKEN" --strict \
-  --i-accept-side-effects --json-output > "$OUT/scim-sanity.json" || sanity_rc=$?
+  --i-accept-side-effects --json-output > "$OUT/scim-sanity.json" || true
 "$PY" - "$OUT/scim-sanity.json" <<'PYEOF' || sanity_rc=1
 import json, sys
-report = json.load(open(sys.argv[1]))
+path = sys.argv[1]
+report = json.load(open(path))
+def accepted(r):
+    return (r["status"] == "fail" and r["name"].startswith("PATCH /Groups/{id}")
+            and "got 204" in (r.get("message") or ""))
 for r in report["results"]:
+    if accepted(r):
+        r["status"] = "accepted"
     msg = f" - {r['message']}" if r.get("message") else ""
     print(f"[{r['status'].upper()}] {r.get('phase', '')}: {r['name']}{msg}")
+s = report["summary"]
+s["accepted"] = sum(r["status"] == "accepted" for r in report["results"])
+s["failed"] = sum(r["status"] == "fail" for r in report["results"])
+s["errors"] = sum(r["status"] == "error" for r in report["results"])
+json.dump(report, open(path, "w"), indent=2)
+sys.exit(1 if s["failed"] or s["errors"] else 0)
 PYEOF
 
 # --- summary -----------------------------------------------------------------------------
@@ -88,6 +104,8 @@ import json, sys
 s = json.load(open(sys.argv[2]))["summary"]
 failed = s.get("failed", 0) + s.get("errors", 0)
 extra = f", {s['warnings']} warnings" if "warnings" in s else ""
+if s.get("accepted"):
+    extra += f", {s['accepted']} accepted (group PATCH answers 204)"
 print(f"{sys.argv[1]}: {s['passed']} passed, {failed} failed, {s['skipped']} skipped{extra}")
 PYEOF
 }

@@ -326,8 +326,8 @@ fn command_line_and_server_end_to_end() {
     let add = json!({"schemas": [PATCH_OP], "Operations": [
         {"op": "Add", "path": "members", "value": [{"$ref": null, "value": user}]}
     ]});
-    let patched = call("PATCH", &format!("{scim}/Groups/{group}"), Some(&token), Some(add)).expect(200);
-    assert_eq!(patched.body["members"][0]["value"], json!(user));
+    let patched = call("PATCH", &format!("{scim}/Groups/{group}"), Some(&token), Some(add)).expect(204);
+    assert!(patched.etag.is_some(), "a group PATCH answers 204 with the new ETag");
 
     // Read back.
     let got = call("GET", &format!("{scim}/Users/{user}"), Some(&token), None).expect(200);
@@ -335,6 +335,8 @@ fn command_line_and_server_end_to_end() {
     assert_eq!(got.body["emails"][0]["value"], "ada@example.com");
     let got = call("GET", &format!("{scim}/Groups/{group}"), Some(&token), None).expect(200);
     assert_eq!(got.body["members"].as_array().map(Vec::len), Some(1));
+    assert_eq!(got.body["members"][0]["value"], json!(user));
+    assert_eq!(got.etag, patched.etag);
 
     // Filter.
     let found =

@@ -94,7 +94,7 @@ async fn administrator_story_in_headless_chromium() {
                 "Operations": [{"op": "Add", "path": "members", "value": values}],
             })),
         );
-        assert_eq!(status, 200);
+        assert_eq!(status, 204);
         groups.push(id);
     }
     b.client.goto(&format!("{base}/admin/default/settings/scim")).await.unwrap();

@@ -39,7 +39,7 @@ fn new_app(app: &TestApp, name: &str) -> String {
 
 fn add_members(app: &TestApp, group: &str, users: &[&String]) {
     let values: Vec<_> = users.iter().map(|u| json!({"value": u})).collect();
-    app.patch(&format!("/Groups/{group}"), json!([{"op": "Add", "path": "members", "value": values}])).expect(200);
+    app.patch(&format!("/Groups/{group}"), json!([{"op": "Add", "path": "members", "value": values}])).expect(204);
 }
 
 fn access_url(group: &str) -> String {

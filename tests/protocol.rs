@@ -317,8 +317,16 @@ fn meta_is_complete_and_location_is_absolute() {
 
         std::thread::sleep(std::time::Duration::from_millis(5));
         let patched = app
-            .patch(&format!("/{endpoint}/{id}"), json!([{"op": "replace", "path": "externalId", "value": "changed"}]))
-            .expect(200);
+            .patch(&format!("/{endpoint}/{id}"), json!([{"op": "replace", "path": "externalId", "value": "changed"}]));
+        // A group PATCH answers 204 with the new ETag; its meta is read back.
+        let patched = if endpoint == "Groups" {
+            let etag = patched.expect(204).etag;
+            let got = app.get(&format!("/{endpoint}/{id}")).expect(200);
+            assert_eq!(got.etag, etag);
+            got
+        } else {
+            patched.expect(200)
+        };
         let pm = &patched.body["meta"];
         assert_ne!(pm["version"], meta["version"], "a change moves the version");
         assert_eq!(patched.etag.as_deref(), pm["version"].as_str());
@@ -405,10 +413,12 @@ fn if_match_and_if_none_match_are_honoured_for_groups() {
         json!({"schemas": [PATCH_OP], "Operations": [{"op": "add", "path": "members", "value": [{"value": user}]}]})
             .to_string();
     let added =
-        app.raw("PATCH", &scim_url(&path), Some(&app.token), &[("If-Match", &v1)], Some(add.clone())).expect(200);
+        app.raw("PATCH", &scim_url(&path), Some(&app.token), &[("If-Match", &v1)], Some(add.clone())).expect(204);
     let v2 = added.etag.clone().unwrap();
     assert_ne!(v1, v2, "a member change moves the group's version");
-    assert_eq!(added.body["members"][0]["value"], user.as_str());
+    let got = app.get(&path).expect(200);
+    assert_eq!(got.etag.as_deref(), Some(v2.as_str()), "the 204 carries the group's new ETag");
+    assert_eq!(got.body["members"][0]["value"], user.as_str());
 
     let before = snapshot(&app);
     let remove = json!({"schemas": [PATCH_OP], "Operations": [{"op": "remove", "path": "members"}]}).to_string();
@@ -713,7 +723,7 @@ fn attributes_and_excluded_attributes() {
     let user = app.entra_user("proj@example.com");
     let group = app.entra_group("Projected");
     app.patch(&format!("/Groups/{group}"), json!([{"op": "add", "path": "members", "value": [{"value": user}]}]))
-        .expect(200);
+        .expect(204);
 
     let only = app.get(&format!("/Users/{user}?attributes=userName")).expect(200);
     let mut k = keys(&only.body);
@@ -782,7 +792,7 @@ fn search_by_post_on_users_groups_and_the_root() {
         &format!("/Groups/{}", groups[0]),
         json!([{"op": "add", "path": "members", "value": [{"value": users[0]}]}]),
     )
-    .expect(200);
+    .expect(204);
 
     let res = app
         .post("/Users/.search", &json!({"schemas": [SEARCH], "filter": "userName eq \"u2@example.com\"", "attributes": ["userName"], "startIndex": 1, "count": 5}))
@@ -1033,7 +1043,7 @@ fn deleting_a_user_removes_its_memberships() {
             &format!("/Groups/{g}"),
             json!([{"op": "add", "path": "members", "value": [{"value": leaving}, {"value": staying}]}]),
         )
-        .expect(200);
+        .expect(204);
     }
     assert_eq!(app.count("group_members"), 4);
     let v_before = app.get(&format!("/Groups/{g1}")).expect(200).etag.unwrap();
@@ -1113,7 +1123,7 @@ fn tenants_are_isolated() {
 
     // B's user cannot be made a member of A's group.
     app.patch(&format!("/Groups/{a_group}"), json!([{"op": "add", "path": "members", "value": [{"value": b_user}]}]))
-        .expect(200);
+        .expect(204);
     let g = app.get(&format!("/Groups/{a_group}")).expect(200);
     assert!(g.body.get("members").is_none_or(|m| m.as_array().unwrap().is_empty()), "{}", g.text);
     assert_eq!(app.count("group_members"), 0);

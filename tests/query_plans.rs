@@ -295,14 +295,6 @@ fn membership_statements_are_keyed_lookups() {
         vec![SqlValue::Integer(2)],
     );
     assert_all_lookups(problems);
-
-    // groups::has_more_members_than reads the member index of one group, at most limit + 1 entries.
-    let sql =
-        in_source(DOMAIN_GROUPS, "groups.rs", "SELECT 1 FROM group_members WHERE group_id = ?1 LIMIT 1 OFFSET ?2");
-    let steps = plan(&app, &sql, &[g, SqlValue::Integer(1000)]);
-    println!("groups::has_more_members_than\n  SQL:  {sql}\n  PLAN: {}", steps.join("\n  PLAN: "));
-    assert_eq!(steps.len(), 1, "{steps:?}");
-    assert!(steps[0].starts_with("SEARCH group_members USING") && steps[0].contains("group_id=?"), "{steps:?}");
 }
 
 #[test]
@@ -406,7 +398,7 @@ fn adding_one_member_to_a_50000_member_group_does_not_read_the_member_list() {
     let v_before: i64 =
         before.body["meta"]["version"].as_str().unwrap().trim_start_matches("W/").trim_matches('"').parse().unwrap();
 
-    // Entra's add: one PATCH, one member. A group this large answers 204 with the new ETag.
+    // Entra's add: one PATCH, one member, answered 204 with the new ETag.
     let add = json!([{"op": "Add", "path": "members", "value": [{"value": newbie}]}]);
     let started = Instant::now();
     let res = app.patch(&path, add.clone());
@@ -425,7 +417,7 @@ fn adding_one_member_to_a_50000_member_group_does_not_read_the_member_list() {
         .unwrap();
     assert!(is_member);
     let started = Instant::now();
-    app.patch(&format!("/Groups/{small}"), add).expect(200);
+    app.patch(&format!("/Groups/{small}"), add).expect(204);
     println!("PATCH add 1 member: {big_took:?} on 50,000 members, {:?} on an empty group", started.elapsed());
 
     // Re-adding is a no-op, still without reading the list.

@@ -35,7 +35,7 @@ fn configure(app: &TestApp, issuer: &str, claim: &str, enabled: bool) {
 fn group_with_role(app: &TestApp, name: &str, members: &[&str], role: Option<&str>) -> String {
     let id = app.entra_group(name);
     let value: Vec<_> = members.iter().map(|m| json!({"value": m})).collect();
-    app.patch(&format!("/Groups/{id}"), json!([{"op": "add", "path": "members", "value": value}])).expect(200);
+    app.patch(&format!("/Groups/{id}"), json!([{"op": "add", "path": "members", "value": value}])).expect(204);
     set_role(app, &id, role);
     id
 }

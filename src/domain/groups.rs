@@ -256,13 +256,3 @@ pub fn members_of(conn: &Connection, groups: &[i64]) -> Result<HashMap<i64, Vec<
     }
     Ok(out)
 }
-
-/// True when the group has more than `limit` members. Reads at most
-/// `limit + 1` index entries, however large the group is.
-pub fn has_more_members_than(conn: &Connection, group: &Group, limit: i64) -> Result<bool> {
-    Ok(conn
-        .prepare_cached("SELECT 1 FROM group_members WHERE group_id = ?1 LIMIT 1 OFFSET ?2")?
-        .query_row(params![group.row_id, limit], |_| Ok(()))
-        .optional()?
-        .is_some())
-}
