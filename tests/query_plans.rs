@@ -294,6 +294,15 @@ fn membership_statements_are_keyed_lookups() {
          WHERE m.user_id = ?1 ORDER BY g.display_name_key",
         vec![SqlValue::Integer(2)],
     );
+    check(
+        "users.rs",
+        DOMAIN_USERS,
+        "users::groups_of (a page of nearby row ids, one walk)",
+        "SELECT m.user_id, g.scim_id, g.display_name, g.display_name_key
+             FROM group_members m JOIN groups g ON g.id = m.group_id
+             WHERE m.user_id BETWEEN ?1 AND ?2",
+        vec![SqlValue::Integer(2), SqlValue::Integer(200)],
+    );
     assert_all_lookups(problems);
 }
 
