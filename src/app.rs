@@ -114,6 +114,20 @@ impl App {
         }
     }
 
+    /// [`App::lookup`] for `f` that runs exactly one statement, without a
+    /// transaction around it (see [`crate::db::Db::try_read_one`]).
+    pub async fn lookup_one<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&rusqlite::Connection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
+        match self.db.try_read_one(f) {
+            Ok(result) => result,
+            Err(f) => self.read(f).await,
+        }
+    }
+
     /// Runs a read transaction on a blocking thread.
     pub async fn read<T, E, F>(&self, f: F) -> Result<T, E>
     where

@@ -132,6 +132,20 @@ impl Db {
         }
     }
 
+    /// Like [`Db::try_read`] for `f` that runs exactly one statement: it runs
+    /// without BEGIN and COMMIT, as SQLite gives a lone statement a read
+    /// transaction of its own. Saves two statements on every SCIM request's
+    /// token check.
+    pub fn try_read_one<T, E, F>(&self, f: F) -> Result<Result<T, E>, F>
+    where
+        F: FnOnce(&Connection) -> Result<T, E>,
+    {
+        match self.readers.try_get() {
+            Some(conn) => Ok(f(&conn)),
+            None => Err(f),
+        }
+    }
+
     /// Copies the database to `target` with SQLite's online backup: a
     /// consistent snapshot taken while the server keeps serving. Returns the
     /// number of pages copied. `target` must not exist.
@@ -263,5 +277,21 @@ mod tests {
             let outside = db.readers.get().unwrap();
             assert!(outside.is_autocommit(), "a pooled reader was returned inside a transaction");
         }
+    }
+
+    /// A one-statement read runs with no transaction of its own around it,
+    /// and gives its closure back when no reader is free.
+    #[test]
+    fn a_one_statement_read_runs_outside_a_transaction_and_waits_for_no_reader() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("o.db"), Durability::Normal).unwrap();
+        let (autocommit, one): (bool, i64) = db
+            .try_read_one(|c| Ok::<_, DbError>((c.is_autocommit(), c.query_row("SELECT 1", [], |r| r.get(0))?)))
+            .unwrap_or_else(|_| panic!("a reader is free"))
+            .unwrap();
+        assert!(autocommit && one == 1);
+        let held: Vec<_> = (0..READERS).map(|_| db.readers.get().unwrap()).collect();
+        assert!(db.try_read_one(|_| Ok::<_, DbError>(())).is_err(), "no reader free: the closure comes back");
+        drop(held);
     }
 }

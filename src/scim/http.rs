@@ -68,7 +68,8 @@ impl<'r> FromRequest<'r> for ScimClient {
             _ if header.is_empty() => return unauthorized(req, "an Authorization: Bearer <token> header is required"),
             _ => return unauthorized(req, "the Authorization header must be \"Bearer <token>\""),
         };
-        let owner = app.lookup(move |tx| api_keys::authenticate(tx, &token)).await;
+        // One statement: no transaction needed around it.
+        let owner = app.lookup_one(move |conn| api_keys::authenticate(conn, &token)).await;
         match owner {
             Ok(Some(owner)) if owner.tenant_slug == slug => {
                 if let Some(limiter) = &app.scim_limiter {
