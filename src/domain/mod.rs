@@ -155,15 +155,21 @@ pub(crate) fn select_page<T>(
     let limit = sql.params.len() + 1;
     sql.params.push(query.limit.into());
     sql.params.push(offset.into());
-    // The page's row ids are found first, walking only the (tenant_id) index
-    // past the offset; whole rows are read for the page alone. Walking the
-    // table itself past a deep offset would read every skipped row's data.
-    let text = format!(
-        "SELECT {columns} FROM {table} r WHERE r.id IN (
-             SELECT r.id {condition} ORDER BY {order} LIMIT ?{limit} OFFSET ?{})
-         ORDER BY {order}",
-        limit + 1
-    );
+    // With rows to skip, the page's row ids are found first, walking only an
+    // index past the offset; whole rows are read for the page alone. Walking
+    // the table itself past a deep offset would read every skipped row's
+    // data. With nothing to skip (Entra's lookups, first pages) the rows are
+    // read directly, without the subquery's temporary list of ids.
+    let text = if offset == 0 {
+        format!("SELECT {columns} {condition} ORDER BY {order} LIMIT ?{limit} OFFSET ?{}", limit + 1)
+    } else {
+        format!(
+            "SELECT {columns} FROM {table} r WHERE r.id IN (
+                 SELECT r.id {condition} ORDER BY {order} LIMIT ?{limit} OFFSET ?{})
+             ORDER BY {order}",
+            limit + 1
+        )
+    };
     let items = conn
         .prepare_cached(&text)?
         .query_map(rusqlite::params_from_iter(sql.params.iter()), map)?
