@@ -11,7 +11,7 @@ use super::error::{ScimError, ScimResult};
 use super::http::{read_json, Preconditions, ScimClient, ScimResponse};
 use super::patch::{apply, parse_request, MemberChange};
 use super::query::{filter_error, list_response_for, read_search_request, ListParams, ProjectionParams};
-use super::render::{group_json, Projection};
+use super::render::{group_json, ListBody, Projection};
 use super::resource::{check_schemas, group_data, group_doc, normalize, Kind};
 use super::{base_url, log_write};
 use crate::app::App;
@@ -25,20 +25,19 @@ pub fn render(
     projection: &Projection,
     with_members: bool,
     base: &str,
-) -> ScimResult<Vec<String>> {
+    list: &mut ListBody,
+) -> ScimResult<()> {
     let members = if with_members {
         let ids: Vec<i64> = page.iter().map(|g| g.row_id).collect();
         Some(groups::members_of(conn, &ids)?)
     } else {
         None
     };
-    Ok(page
-        .iter()
-        .map(|g| {
-            let m = members.as_ref().map(|m| m.get(&g.row_id).map(Vec::as_slice).unwrap_or(&[]));
-            projection.apply(group_json(g, m, base)).to_string()
-        })
-        .collect())
+    for g in page {
+        let m = members.as_ref().map(|m| m.get(&g.row_id).map(Vec::as_slice).unwrap_or(&[]));
+        list.push_text(&projection.apply(group_json(g, m, base)).to_string());
+    }
+    Ok(())
 }
 
 /// One group as a response shows it: the group and, when shown, its members,
@@ -68,12 +67,14 @@ impl GroupReply {
 }
 
 /// Runs a list query for groups and renders the page.
-pub fn search(conn: &Connection, tenant: TenantId, params: &ListParams, base: &str) -> ScimResult<(i64, Vec<String>)> {
+pub fn search(conn: &Connection, tenant: TenantId, params: &ListParams, base: &str) -> ScimResult<String> {
     let query = params.query(Kind::Group)?;
     let Page { total, items } = groups::list(conn, tenant, &query).map_err(filter_error)?;
     let projection = params.projection(Kind::Group);
     let with_members = projection.wants("members");
-    Ok((total, render(conn, &items, &projection, with_members, base)?))
+    let mut list = ListBody::new(total, params.start_index()?, items.len());
+    render(conn, &items, &projection, with_members, base, &mut list)?;
+    Ok(list.finish())
 }
 
 fn plural(n: usize, word: &str) -> String {

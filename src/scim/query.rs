@@ -174,8 +174,7 @@ pub fn filter_error(e: crate::domain::Error) -> ScimError {
 }
 
 /// Renders one page of a list: a resource type's (or the root's) search function.
-pub type Search =
-    fn(&rusqlite::Connection, crate::domain::TenantId, &ListParams, &str) -> ScimResult<(i64, Vec<String>)>;
+pub type Search = fn(&rusqlite::Connection, crate::domain::TenantId, &ListParams, &str) -> ScimResult<String>;
 
 /// Runs a list request (GET with query parameters, or a `.search` body) as a ListResponse.
 pub async fn list_response_for(
@@ -187,11 +186,12 @@ pub async fn list_response_for(
     search: Search,
 ) -> ScimResult<super::http::ScimResponse> {
     let base = super::base_url(app, tenant);
-    let start = params.start_index()?;
+    // A bad startIndex is refused before any database work.
+    params.start_index()?;
     let point = kind.is_some_and(|k| params.is_point_lookup(k));
     let run = move |tx: &rusqlite::Connection| search(tx, client.tenant, &params, &base);
-    let (total, resources) = if point { app.lookup(run).await? } else { app.read(run).await? };
-    Ok(super::http::ScimResponse::ok_text(super::render::list_response_text(total, start, &resources)))
+    let body = if point { app.lookup(run).await? } else { app.read(run).await? };
+    Ok(super::http::ScimResponse::ok_text(body))
 }
 
 /// Reads a SearchRequest body (`POST …/.search`) into list parameters.

@@ -194,21 +194,68 @@ pub fn group_json(group: &Group, members: Option<&[Member]>, base: &str) -> Valu
 
 /// A ListResponse (RFC 7644 §3.4.2) of resources already serialised (see [`projected`]).
 pub fn list_response_text(total: i64, start_index: i64, resources: &[String]) -> String {
-    let size: usize = resources.iter().map(|r| r.len() + 1).sum();
-    let mut out = String::with_capacity(size + 160);
-    out.push_str(&format!(
-        "{{\"schemas\":[\"{}\"],\"totalResults\":{total},\"startIndex\":{start_index},\"itemsPerPage\":{},\"Resources\":[",
-        schema::LIST_RESPONSE,
-        resources.len()
-    ));
-    for (i, r) in resources.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push_str(r);
+    let mut list = ListBody::new(total, start_index, resources.len());
+    for r in resources {
+        list.push_text(r);
     }
-    out.push_str("]}");
-    out
+    list.finish()
+}
+
+/// A ListResponse written as its resources are rendered. Its figures are
+/// known before the resources are, so the header goes first and each
+/// resource is serialised straight into the one buffer: a page of 100 users
+/// (about 150 KB) is neither built in 100 pieces nor copied again to join them.
+pub struct ListBody {
+    out: Vec<u8>,
+    items: usize,
+}
+
+impl ListBody {
+    pub fn new(total: i64, start_index: i64, items_per_page: usize) -> ListBody {
+        let mut out = Vec::with_capacity(160 + items_per_page * 2048);
+        out.extend_from_slice(
+            format!(
+                "{{\"schemas\":[\"{}\"],\"totalResults\":{total},\"startIndex\":{start_index},\"itemsPerPage\":{items_per_page},\"Resources\":[",
+                schema::LIST_RESPONSE
+            )
+            .as_bytes(),
+        );
+        ListBody { out, items: 0 }
+    }
+
+    fn separate(&mut self) {
+        if self.items > 0 {
+            self.out.push(b',');
+        }
+        self.items += 1;
+    }
+
+    /// Appends a resource, projected as [`projected`] does.
+    pub fn push<T: Serialize>(&mut self, projection: &Projection, resource: &T) {
+        self.separate();
+        let start = self.out.len();
+        let written = if projection.is_explicit() {
+            serde_json::to_writer(&mut self.out, &projection.apply(serde_json::to_value(resource).unwrap_or_default()))
+        } else {
+            serde_json::to_writer(&mut self.out, resource)
+        };
+        if written.is_err() {
+            // Never half an object in the list.
+            self.out.truncate(start);
+            self.out.extend_from_slice(b"{}");
+        }
+    }
+
+    /// Appends a resource already serialised.
+    pub fn push_text(&mut self, json: &str) {
+        self.separate();
+        self.out.extend_from_slice(json.as_bytes());
+    }
+
+    pub fn finish(mut self) -> String {
+        self.out.extend_from_slice(b"]}");
+        String::from_utf8(self.out).unwrap_or_default()
+    }
 }
 
 /// One selected attribute: `attr` (or `attr.sub`) of the core schema or of an extension.

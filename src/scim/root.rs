@@ -10,6 +10,7 @@ use super::error::{ScimError, ScimResult};
 use super::http::{ScimClient, ScimResponse};
 use super::lower::lower;
 use super::query::{filter_error, list_response_for, read_search_request, ListParams};
+use super::render::ListBody;
 use super::resource::Kind;
 use super::{groups, users};
 use crate::app::App;
@@ -28,7 +29,7 @@ fn filters(params: &ListParams) -> ScimResult<(Filter, Filter)> {
     }
 }
 
-fn search(conn: &Connection, tenant: TenantId, params: &ListParams, base: &str) -> ScimResult<(i64, Vec<String>)> {
+fn search(conn: &Connection, tenant: TenantId, params: &ListParams, base: &str) -> ScimResult<String> {
     let (user_filter, group_filter) = filters(params)?;
     let user_query = params.query_with(Kind::User, user_filter)?;
     let mut group_query = params.query_with(Kind::Group, group_filter)?;
@@ -40,11 +41,13 @@ fn search(conn: &Connection, tenant: TenantId, params: &ListParams, base: &str) 
     group_query.limit = limit - taken;
     let group_page = domain::groups::list(conn, tenant, &group_query).map_err(filter_error)?;
 
-    let mut resources = users::render(conn, &user_page.items, &params.projection(Kind::User), base)?;
+    let total = user_page.total + group_page.total;
+    let mut list = ListBody::new(total, params.start_index()?, user_page.items.len() + group_page.items.len());
+    users::render(conn, &user_page.items, &params.projection(Kind::User), base, &mut list)?;
     let group_projection = params.projection(Kind::Group);
     let with_members = group_projection.wants("members");
-    resources.extend(groups::render(conn, &group_page.items, &group_projection, with_members, base)?);
-    Ok((user_page.total + group_page.total, resources))
+    groups::render(conn, &group_page.items, &group_projection, with_members, base, &mut list)?;
+    Ok(list.finish())
 }
 
 #[get("/<tenant>?<params..>", rank = 2)]

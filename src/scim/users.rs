@@ -8,28 +8,32 @@ use super::error::{ScimError, ScimResult};
 use super::http::{read_json, Preconditions, ScimClient, ScimResponse};
 use super::patch::{apply, parse_request};
 use super::query::{filter_error, list_response_for, read_search_request, ListParams, ProjectionParams};
-use super::render::{projected, Projection, UserResource};
+use super::render::{projected, ListBody, Projection, UserResource};
 use super::resource::{check_schemas, check_unique_types, normalize, user_data, user_doc, Kind};
 use super::{base_url, log_write};
 use crate::app::App;
 use crate::domain::users::{self, GroupRef, User};
 use crate::domain::{Page, TenantId};
 
-/// Renders users, loading their groups only when the projection returns them.
-pub fn render(conn: &Connection, page: &[User], projection: &Projection, base: &str) -> ScimResult<Vec<String>> {
+/// Renders users into `list`, loading their groups only when the projection returns them.
+pub fn render(
+    conn: &Connection,
+    page: &[User],
+    projection: &Projection,
+    base: &str,
+    list: &mut ListBody,
+) -> ScimResult<()> {
     let groups = if projection.wants("groups") {
         let ids: Vec<i64> = page.iter().map(|u| u.row_id).collect();
         Some(users::groups_of(conn, &ids)?)
     } else {
         None
     };
-    Ok(page
-        .iter()
-        .map(|u| {
-            let groups = groups.as_ref().and_then(|g| g.get(&u.row_id)).map(Vec::as_slice);
-            projected(projection, &UserResource { user: u, groups, base })
-        })
-        .collect())
+    for u in page {
+        let groups = groups.as_ref().and_then(|g| g.get(&u.row_id)).map(Vec::as_slice);
+        list.push(projection, &UserResource { user: u, groups, base });
+    }
+    Ok(())
 }
 
 /// One user as a response shows it: the user and, when shown, its groups,
@@ -58,10 +62,12 @@ impl UserReply {
 }
 
 /// Runs a list query for users and renders the page.
-pub fn search(conn: &Connection, tenant: TenantId, params: &ListParams, base: &str) -> ScimResult<(i64, Vec<String>)> {
+pub fn search(conn: &Connection, tenant: TenantId, params: &ListParams, base: &str) -> ScimResult<String> {
     let query = params.query(Kind::User)?;
     let Page { total, items } = users::list(conn, tenant, &query).map_err(filter_error)?;
-    Ok((total, render(conn, &items, &params.projection(Kind::User), base)?))
+    let mut list = ListBody::new(total, params.start_index()?, items.len());
+    render(conn, &items, &params.projection(Kind::User), base, &mut list)?;
+    Ok(list.finish())
 }
 
 #[get("/<tenant>/Users?<params..>")]
