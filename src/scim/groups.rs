@@ -10,7 +10,7 @@ use rusqlite::Connection;
 use super::error::{ScimError, ScimResult};
 use super::http::{read_json, Preconditions, ScimClient, ScimResponse};
 use super::patch::{apply, parse_request, MemberChange};
-use super::query::{filter_error, list_response_for, read_search_request, ListParams, ProjectionParams};
+use super::query::{filter_error, list_response_for, read_search_request, ListParams, ListRequest, ProjectionParams};
 use super::render::{group_json, ListBody, Projection};
 use super::resource::{check_schemas, group_data, group_doc, normalize, Kind};
 use super::{base_url, log_write};
@@ -67,7 +67,7 @@ impl GroupReply {
 }
 
 /// Runs a list query for groups and renders the page.
-pub fn search(conn: &Connection, tenant: TenantId, params: &ListParams, base: &str) -> ScimResult<String> {
+pub fn search(conn: &Connection, tenant: TenantId, params: &ListRequest, base: &str) -> ScimResult<String> {
     let query = params.query(Kind::Group)?;
     let Page { total, items } = groups::list(conn, tenant, &query).map_err(filter_error)?;
     let projection = params.projection(Kind::Group);

@@ -115,22 +115,13 @@ impl ListParams {
     }
 
     /// The parsed filter, if any (400 invalidFilter when malformed).
-    pub fn parsed_filter(&self) -> ScimResult<Option<super::filter::Filter>> {
+    fn parsed_filter(&self) -> ScimResult<Option<Ast>> {
         match self.filter.as_deref().map(str::trim).filter(|f| !f.is_empty()) {
             None => Ok(None),
             Some(text) => {
                 parse_filter(text).map(Some).map_err(|e| ScimError::invalid_filter(format!("invalid filter: {e}")))
             }
         }
-    }
-
-    /// The domain query for `kind`.
-    pub fn query(&self, kind: Kind) -> ScimResult<ListQuery> {
-        let filter = match self.parsed_filter()? {
-            Some(ast) => lower(kind, &ast)?,
-            None => Filter::Const(true),
-        };
-        self.query_with(kind, filter)
     }
 
     /// The domain query for `kind` with an already lowered filter.
@@ -145,6 +136,37 @@ impl ListParams {
     pub fn projection(&self, kind: Kind) -> Projection {
         Projection::new(kind, self.attributes.as_deref(), self.excluded_attributes.as_deref())
     }
+}
+
+/// List parameters with their filter parsed, once per request.
+pub struct ListRequest {
+    pub params: ListParams,
+    pub filter: Option<Ast>,
+}
+
+impl std::ops::Deref for ListRequest {
+    type Target = ListParams;
+    fn deref(&self) -> &ListParams {
+        &self.params
+    }
+}
+
+impl ListRequest {
+    /// Parses the filter (400 invalidFilter when malformed) and checks startIndex.
+    pub fn new(params: ListParams) -> ScimResult<ListRequest> {
+        let filter = params.parsed_filter()?;
+        params.start_index()?;
+        Ok(ListRequest { params, filter })
+    }
+
+    /// The domain query for `kind`.
+    pub fn query(&self, kind: Kind) -> ScimResult<ListQuery> {
+        let filter = match &self.filter {
+            Some(ast) => lower(kind, ast)?,
+            None => Filter::Const(true),
+        };
+        self.params.query_with(kind, filter)
+    }
 
     /// True for Entra's "does it exist yet?" query: one `eq` on an indexed
     /// attribute that few resources share, returning no member lists. It costs
@@ -152,7 +174,7 @@ impl ListParams {
     ///
     /// [`App::lookup`]: crate::app::App::lookup
     pub fn is_point_lookup(&self, kind: Kind) -> bool {
-        let Ok(Some(Ast::Compare(path, CompareOp::Eq, CompValue::Str(_)))) = self.parsed_filter() else {
+        let Some(Ast::Compare(path, CompareOp::Eq, CompValue::Str(_))) = &self.filter else {
             return false;
         };
         let indexed: &[&str] = match kind {
@@ -174,7 +196,7 @@ pub fn filter_error(e: crate::domain::Error) -> ScimError {
 }
 
 /// Renders one page of a list: a resource type's (or the root's) search function.
-pub type Search = fn(&rusqlite::Connection, crate::domain::TenantId, &ListParams, &str) -> ScimResult<String>;
+pub type Search = fn(&rusqlite::Connection, crate::domain::TenantId, &ListRequest, &str) -> ScimResult<String>;
 
 /// Runs a list request (GET with query parameters, or a `.search` body) as a ListResponse.
 pub async fn list_response_for(
@@ -186,10 +208,10 @@ pub async fn list_response_for(
     search: Search,
 ) -> ScimResult<super::http::ScimResponse> {
     let base = super::base_url(app, tenant);
-    // A bad startIndex is refused before any database work.
-    params.start_index()?;
-    let point = kind.is_some_and(|k| params.is_point_lookup(k));
-    let run = move |tx: &rusqlite::Connection| search(tx, client.tenant, &params, &base);
+    // A bad filter or startIndex is refused before any database work.
+    let request = ListRequest::new(params)?;
+    let point = kind.is_some_and(|k| request.is_point_lookup(k));
+    let run = move |tx: &rusqlite::Connection| search(tx, client.tenant, &request, &base);
     let body = if point { app.lookup(run).await? } else { app.read(run).await? };
     Ok(super::http::ScimResponse::ok_text(body))
 }

@@ -9,7 +9,7 @@ use rusqlite::Connection;
 use super::error::{ScimError, ScimResult};
 use super::http::{ScimClient, ScimResponse};
 use super::lower::lower;
-use super::query::{filter_error, list_response_for, read_search_request, ListParams};
+use super::query::{filter_error, list_response_for, read_search_request, ListParams, ListRequest};
 use super::render::ListBody;
 use super::resource::Kind;
 use super::{groups, users};
@@ -19,17 +19,17 @@ use crate::domain::{self, TenantId};
 
 /// The filter for each kind: an attribute one type lacks makes that type
 /// match nothing, and the filter is an error only when no type has it.
-fn filters(params: &ListParams) -> ScimResult<(Filter, Filter)> {
-    let Some(ast) = params.parsed_filter()? else {
+fn filters(request: &ListRequest) -> ScimResult<(Filter, Filter)> {
+    let Some(ast) = &request.filter else {
         return Ok((Filter::Const(true), Filter::Const(true)));
     };
-    match (lower(Kind::User, &ast), lower(Kind::Group, &ast)) {
+    match (lower(Kind::User, ast), lower(Kind::Group, ast)) {
         (Err(e), Err(_)) => Err(e),
         (u, g) => Ok((u.unwrap_or(Filter::Const(false)), g.unwrap_or(Filter::Const(false)))),
     }
 }
 
-fn search(conn: &Connection, tenant: TenantId, params: &ListParams, base: &str) -> ScimResult<String> {
+fn search(conn: &Connection, tenant: TenantId, params: &ListRequest, base: &str) -> ScimResult<String> {
     let (user_filter, group_filter) = filters(params)?;
     let user_query = params.query_with(Kind::User, user_filter)?;
     let mut group_query = params.query_with(Kind::Group, group_filter)?;

@@ -7,7 +7,7 @@ use rusqlite::Connection;
 use super::error::{ScimError, ScimResult};
 use super::http::{read_json, Preconditions, ScimClient, ScimResponse};
 use super::patch::{apply, parse_request};
-use super::query::{filter_error, list_response_for, read_search_request, ListParams, ProjectionParams};
+use super::query::{filter_error, list_response_for, read_search_request, ListParams, ListRequest, ProjectionParams};
 use super::render::{projected, ListBody, Projection, UserResource};
 use super::resource::{check_schemas, check_unique_types, normalize, user_data, user_doc, Kind};
 use super::{base_url, log_write};
@@ -62,7 +62,7 @@ impl UserReply {
 }
 
 /// Runs a list query for users and renders the page.
-pub fn search(conn: &Connection, tenant: TenantId, params: &ListParams, base: &str) -> ScimResult<String> {
+pub fn search(conn: &Connection, tenant: TenantId, params: &ListRequest, base: &str) -> ScimResult<String> {
     let query = params.query(Kind::User)?;
     let Page { total, items } = users::list(conn, tenant, &query).map_err(filter_error)?;
     let mut list = ListBody::new(total, params.start_index()?, items.len());
