@@ -305,6 +305,7 @@ pub fn list(conn: &Connection, tenant: TenantId, query: &ListQuery) -> Result<Pa
 /// and the names are sorted here: SQLite's sorter cost more than the lookup
 /// for a user in one or two groups.
 pub fn groups_of(conn: &Connection, users: &[i64]) -> Result<HashMap<i64, Vec<GroupRef>>> {
+    let (Some(&low), Some(&high)) = (users.iter().min(), users.iter().max()) else { return Ok(HashMap::new()) };
     let mut keyed: HashMap<i64, Vec<(String, GroupRef)>> = users.iter().map(|&u| (u, Vec::new())).collect();
     let mut add = |r: &rusqlite::Row| -> rusqlite::Result<()> {
         if let Some(groups) = keyed.get_mut(&r.get(0)?) {
@@ -312,7 +313,6 @@ pub fn groups_of(conn: &Connection, users: &[i64]) -> Result<HashMap<i64, Vec<Gr
         }
         Ok(())
     };
-    let (Some(&low), Some(&high)) = (users.iter().min(), users.iter().max()) else { return Ok(HashMap::new()) };
     if users.len() >= 8 && high - low < DENSE_SPREAD * users.len() as i64 {
         let mut stmt = conn.prepare_cached(
             "SELECT m.user_id, g.scim_id, g.display_name, g.display_name_key

@@ -152,15 +152,21 @@ impl Meta {
 /// The JSON text of a resource as the projection shows it. Without
 /// `attributes`/`excludedAttributes` it is serialised directly.
 pub fn projected<T: Serialize>(projection: &Projection, resource: &T) -> String {
+    // A user is 1-2 KB: start there rather than growing from a few bytes.
+    let mut out = Vec::with_capacity(2048);
+    match write_projected(&mut out, projection, resource) {
+        Ok(()) => String::from_utf8(out).unwrap_or_default(),
+        Err(_) => String::new(),
+    }
+}
+
+/// Appends `resource` to `out` as the projection shows it: straight from the
+/// resource without one, through a `Value` with one.
+fn write_projected<T: Serialize>(out: &mut Vec<u8>, projection: &Projection, resource: &T) -> serde_json::Result<()> {
     if projection.is_explicit() {
-        projection.apply(serde_json::to_value(resource).unwrap_or_default()).to_string()
+        serde_json::to_writer(out, &projection.apply(serde_json::to_value(resource)?))
     } else {
-        // A user is 1-2 KB: start there rather than growing from a few bytes.
-        let mut out = Vec::with_capacity(2048);
-        match serde_json::to_writer(&mut out, resource) {
-            Ok(()) => String::from_utf8(out).unwrap_or_default(),
-            Err(_) => String::new(),
-        }
+        serde_json::to_writer(out, resource)
     }
 }
 
@@ -234,12 +240,7 @@ impl ListBody {
     pub fn push<T: Serialize>(&mut self, projection: &Projection, resource: &T) {
         self.separate();
         let start = self.out.len();
-        let written = if projection.is_explicit() {
-            serde_json::to_writer(&mut self.out, &projection.apply(serde_json::to_value(resource).unwrap_or_default()))
-        } else {
-            serde_json::to_writer(&mut self.out, resource)
-        };
-        if written.is_err() {
+        if write_projected(&mut self.out, projection, resource).is_err() {
             // Never half an object in the list.
             self.out.truncate(start);
             self.out.extend_from_slice(b"{}");
