@@ -6,6 +6,8 @@ use std::time::{Duration, Instant};
 
 use crate::config::AppConfig;
 use crate::db::{Db, DbError, WriteQueue};
+use crate::domain::api_keys::{self, KeyOwner};
+use crate::key_cache::KeyCache;
 use crate::oidc::Oidc;
 use crate::secretbox::SecretBox;
 
@@ -22,6 +24,8 @@ pub struct App {
     /// When each API key's `last_used` was last written, so that busy keys
     /// cost one write a minute rather than one per request.
     pub key_use: Arc<Mutex<HashMap<i64, Instant>>>,
+    /// Live API keys recently confirmed by the database.
+    pub keys: Arc<KeyCache>,
     /// Failed sign-ins, per account and per client address.
     pub sign_in_throttle: Arc<crate::throttle::Throttle>,
     /// The optional per-token SCIM rate limit.
@@ -47,11 +51,30 @@ impl App {
             oidc: Arc::new(Oidc::new()),
             public_url: config.public_url(),
             key_use: Arc::default(),
+            keys: Arc::default(),
             sign_in_throttle: Arc::default(),
             scim_limiter: (config.scim_rate_limit > 0.0)
                 .then(|| Arc::new(crate::throttle::RateLimiter::new(config.scim_rate_limit, config.scim_rate_burst))),
             config,
         }
+    }
+
+    /// The owner of a presented API key if it is live (not revoked, not
+    /// expired): from the key cache when the database confirmed it within
+    /// the last second, otherwise from the database.
+    pub async fn authenticate(&self, token: &str) -> Result<Option<KeyOwner>, crate::domain::Error> {
+        let digest = api_keys::digest(token);
+        if let Some(owner) = self.keys.get(&digest, Instant::now(), chrono::Utc::now()) {
+            return Ok(Some(owner));
+        }
+        let generation = self.keys.generation();
+        // One statement: no transaction needed around it.
+        let live = self.lookup_one(move |conn| api_keys::find_live(conn, &digest)).await?;
+        Ok(live.map(|key| {
+            let owner = key.owner.clone();
+            self.keys.put(digest, key, generation, Instant::now());
+            owner
+        }))
     }
 
     /// Records, in the background, that key `id` was used (at most once a

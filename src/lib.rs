@@ -11,6 +11,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod health;
+pub mod key_cache;
 pub mod oidc;
 pub mod portal;
 pub mod scim;

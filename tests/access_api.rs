@@ -231,8 +231,7 @@ fn missing_wrong_revoked_and_foreign_keys_get_401() {
         (secret, key.id)
     };
     access_of(&app, "default", "frank@example.com", Some(&revoked_key)).expect(200);
-    let t = tenant(&app, "default");
-    app.state().db.write(|tx| api_keys::revoke(tx, t, revoked_id)).unwrap();
+    app.revoke_key("default", revoked_id);
 
     unauthorized(access_of(&app, "default", "frank@example.com", None));
     unauthorized(access_of(&app, "default", "frank@example.com", Some("scimp_not-a-real-key")));

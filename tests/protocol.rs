@@ -74,6 +74,42 @@ fn set(items: &[&str]) -> BTreeSet<String> {
 // ---------------------------------------------------------------- authentication
 
 #[test]
+fn a_key_revoked_behind_the_servers_back_stops_working_once_it_is_rechecked() {
+    let app = TestApp::new();
+    let (key_id, secret) = app
+        .state()
+        .db
+        .write(|tx| {
+            let t = tenants::get_by_slug(tx, "default")?;
+            api_keys::create(tx, t.id, "shared", None).map(|(k, s)| (k.id, s))
+        })
+        .unwrap();
+    // Used once: the server now holds it as live.
+    app.raw("GET", &scim_url("/Users"), Some(&secret), &[], None).expect(200);
+    // Revoked by another process on the same database: this server is not told.
+    app.state()
+        .db
+        .write(|tx| {
+            let t = tenants::get_by_slug(tx, "default")?;
+            api_keys::revoke(tx, t.id, key_id)
+        })
+        .unwrap();
+    let revoked = std::time::Instant::now();
+    let limit = scim_portal::key_cache::RECHECK_AFTER + std::time::Duration::from_secs(2);
+    loop {
+        let res = app.raw("GET", &scim_url("/Users"), Some(&secret), &[], None);
+        if res.status == 401 {
+            break;
+        }
+        assert_eq!(res.status, 200, "{}", res.text);
+        assert!(revoked.elapsed() < limit, "the revoked key still worked after {:?}", revoked.elapsed());
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // Other keys are untouched.
+    app.get("/Users").expect(200);
+}
+
+#[test]
 fn every_authentication_failure_is_401_with_a_bearer_challenge() {
     let app = TestApp::new();
     app.new_tenant("other");
@@ -88,13 +124,7 @@ fn every_authentication_failure_is_401_with_a_bearer_challenge() {
         })
         .unwrap();
     app.raw("GET", &scim_url("/Users"), Some(&revoked), &[], None).expect(200);
-    app.state()
-        .db
-        .write(|tx| {
-            let t = tenants::get_by_slug(tx, "default")?;
-            api_keys::revoke(tx, t.id, key_id)
-        })
-        .unwrap();
+    app.revoke_key("default", key_id);
 
     let before = snapshot(&app);
     let bearer = |t: &str| format!("Bearer {t}");

@@ -7,7 +7,7 @@ use rocket::Request;
 
 use super::ApiError;
 use crate::app::App;
-use crate::domain::{api_keys, TenantId};
+use crate::domain::TenantId;
 
 /// A caller whose bearer key belongs to the tenant in the URL.
 #[derive(Debug, Clone)]
@@ -41,7 +41,7 @@ impl<'r> FromRequest<'r> for ApiClient {
         };
         let slug = req.routed_segment(0).unwrap_or_default().to_string();
         // Hashed and compared in constant time by the domain.
-        let owner = app.lookup(move |tx| api_keys::authenticate(tx, &token)).await;
+        let owner = app.authenticate(&token).await;
         match owner {
             Ok(Some(owner)) if owner.tenant_slug == slug => {
                 app.record_key_use(owner.key_id);

@@ -40,10 +40,6 @@ pub struct KeyOwner {
     pub label: String,
 }
 
-fn hash(secret: &str) -> Vec<u8> {
-    Sha256::digest(secret.as_bytes()).to_vec()
-}
-
 /// Creates a key for `tenant` and returns it with its secret, the only time the secret exists.
 pub fn create(
     conn: &Connection,
@@ -65,7 +61,14 @@ pub fn create(
     conn.execute(
         "INSERT INTO api_keys (tenant_id, label, prefix, secret_hash, created, expires)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![tenant.0, label, prefix, hash(&secret), format_time(&created), expires.as_ref().map(format_time)],
+        params![
+            tenant.0,
+            label,
+            prefix,
+            &digest(&secret)[..],
+            format_time(&created),
+            expires.as_ref().map(format_time)
+        ],
     )?;
     let key = ApiKey {
         id: conn.last_insert_rowid(),
@@ -80,16 +83,34 @@ pub fn create(
     Ok((key, secret))
 }
 
-/// The owner of `secret` if it is a live key (not revoked, not expired).
-pub fn authenticate(conn: &Connection, secret: &str) -> Result<Option<KeyOwner>> {
-    let presented = hash(secret);
+/// A live key as found by its digest: who owns it and until when it works.
+#[derive(Debug, Clone)]
+pub struct LiveKey {
+    pub owner: KeyOwner,
+    pub expires: Option<DateTime<Utc>>,
+}
+
+impl LiveKey {
+    /// False once the key's expiry has passed.
+    pub fn works_at(&self, at: DateTime<Utc>) -> bool {
+        self.expires.is_none_or(|e| at < e)
+    }
+}
+
+/// The SHA-256 of a presented secret: what is stored, looked up and cached.
+pub fn digest(secret: &str) -> [u8; 32] {
+    Sha256::digest(secret.as_bytes()).into()
+}
+
+/// The live key (not revoked, not expired) whose secret has this digest.
+pub fn find_live(conn: &Connection, presented: &[u8; 32]) -> Result<Option<LiveKey>> {
     let row = conn
         .prepare_cached(
             "SELECT k.id, k.tenant_id, t.slug, k.label, k.secret_hash, k.expires, k.revoked
              FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
              WHERE k.secret_hash = ?1",
         )?
-        .query_row([&presented], |r| {
+        .query_row([&presented[..]], |r| {
             Ok((
                 KeyOwner { key_id: r.get(0)?, tenant: TenantId(r.get(1)?), tenant_slug: r.get(2)?, label: r.get(3)? },
                 r.get::<_, Vec<u8>>(4)?,
@@ -101,9 +122,9 @@ pub fn authenticate(conn: &Connection, secret: &str) -> Result<Option<KeyOwner>>
     let Some((owner, stored, expires, revoked)) = row else {
         return Ok(None);
     };
-    let matches: bool = stored.ct_eq(&presented).into();
-    let expired = expires.is_some_and(|e| parse_time(&e) <= Utc::now());
-    Ok((matches && revoked.is_none() && !expired).then_some(owner))
+    let matches: bool = stored.ct_eq(&presented[..]).into();
+    let key = LiveKey { owner, expires: expires.map(|e| parse_time(&e)) };
+    Ok((matches && revoked.is_none() && key.works_at(Utc::now())).then_some(key))
 }
 
 /// Lists a tenant's keys, newest first.

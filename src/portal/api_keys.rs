@@ -126,5 +126,7 @@ pub async fn revoke(
     session.check_csrf(&form.csrf)?;
     let owner = session.0.tenant;
     app.write(move |tx| api_keys::revoke(tx, owner, id)).await?;
+    // Committed: no request may be let in on a cached answer from before.
+    app.keys.forget_all();
     Ok(Redirect::to(format!("{}/{tenant}/settings/api-keys", super::MOUNT)))
 }

@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 
 use super::error::{ScimError, ScimResult};
 use crate::app::App;
-use crate::domain::{api_keys, TenantId};
+use crate::domain::TenantId;
 
 /// Per-request facts the provisioning log needs, gathered as the request is served.
 #[derive(Default)]
@@ -68,8 +68,7 @@ impl<'r> FromRequest<'r> for ScimClient {
             _ if header.is_empty() => return unauthorized(req, "an Authorization: Bearer <token> header is required"),
             _ => return unauthorized(req, "the Authorization header must be \"Bearer <token>\""),
         };
-        // One statement: no transaction needed around it.
-        let owner = app.lookup_one(move |conn| api_keys::authenticate(conn, &token)).await;
+        let owner = app.authenticate(&token).await;
         match owner {
             Ok(Some(owner)) if owner.tenant_slug == slug => {
                 if let Some(limiter) = &app.scim_limiter {

@@ -116,6 +116,19 @@ impl TestApp {
             .1
     }
 
+    /// Revokes key `id` of `tenant` as the portal's revoke button does: the
+    /// row, then the server's cache of live keys.
+    pub fn revoke_key(&self, tenant: &str, id: i64) {
+        self.state()
+            .db
+            .write(|tx| {
+                let t = tenants::get_by_slug(tx, tenant)?;
+                api_keys::revoke(tx, t.id, id)
+            })
+            .expect("key revoked");
+        self.state().keys.forget_all();
+    }
+
     /// Sends a request to `/scim/v2/default{path}` with the default token.
     pub fn req(&self, method: &str, path: &str, body: Option<&Value>) -> Res {
         self.raw(method, &format!("/scim/v2/default{path}"), Some(&self.token), &[], body.map(|b| b.to_string()))
