@@ -105,10 +105,11 @@ impl App {
     }
 
     /// Runs `f` as one request's write: atomically (a failure changes
-    /// nothing), answered once it is committed.
+    /// nothing), answered once it is committed. `f` may run more than once
+    /// and must only act through its transaction (see `db::group_commit`).
     pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
     where
-        F: FnOnce(&rusqlite::Transaction) -> Result<T, E> + Send + 'static,
+        F: FnMut(&rusqlite::Transaction) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: From<DbError> + Send + 'static,
     {

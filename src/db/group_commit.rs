@@ -1,13 +1,22 @@
 //! Group commit for the server's writes.
 //!
 //! SQLite has one writer, so concurrent write requests queue anyway. Here they
-//! queue on one thread that runs whatever has arrived as one transaction:
-//! each request's work runs inside its own savepoint (a request that fails is
-//! rolled back to it and changes nothing), and the batch shares one COMMIT.
-//! A request's result is delivered only after that COMMIT, so nothing is
-//! acknowledged that a crash could lose. Pages touched by many requests (the
-//! tables' last leaves, the log) are then written to the WAL once per batch
-//! rather than once per request.
+//! queue on one thread that runs whatever has arrived as one transaction, and
+//! the batch shares one COMMIT. A request's result is delivered only after
+//! that COMMIT, so nothing is acknowledged that a crash could lose. Pages
+//! touched by many requests (the tables' last leaves, the log) are then
+//! written to the WAL once per batch rather than once per request.
+//!
+//! A request that fails must change nothing. Most failures (not found, a
+//! stale ETag, a uniqueness conflict, which SQLite undoes statement by
+//! statement) happen before the request has written anything, so a batch
+//! first runs its requests one after another with no savepoint between them:
+//! a savepoint per request copied every page it touched into the statement
+//! journal, 18 % of the time of a create. When a request fails after it has
+//! written (SQLite's change counter moved), or panics, the batch is rolled
+//! back and run again with each request in its own savepoint, which undoes
+//! exactly that request. Requests are therefore closures that can run twice;
+//! only the run that commits is answered.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
@@ -23,31 +32,31 @@ use super::{Db, DbError};
 /// the write lock and how much one failed COMMIT can turn into errors.
 const MAX_BATCH: usize = 64;
 
-/// One queued write: runs in the batch's transaction, then learns whether the
-/// batch committed.
+/// One queued write: runs in the batch's transaction (again, if the batch is
+/// rerun), then learns whether the batch committed.
 trait Job: Send {
-    /// Runs the work; true when it succeeded (and its savepoint is kept).
+    /// Runs the work, replacing any earlier run's result; true when it succeeded.
     fn run(&mut self, tx: &Transaction) -> bool;
-    /// Sends the outcome: the work's own result, or `failed` when the batch
-    /// could not begin or commit.
+    /// Sends the outcome: the work's own error, else `failed` when the batch
+    /// could not begin or commit, else the work's result.
     fn finish(self: Box<Self>, failed: Option<&DbError>);
 }
 
 struct Pending<F, T, E> {
-    work: Option<F>,
+    work: F,
     result: Option<Result<T, E>>,
     reply: rocket::tokio::sync::oneshot::Sender<Result<T, E>>,
 }
 
 impl<F, T, E> Job for Pending<F, T, E>
 where
-    F: FnOnce(&Transaction) -> Result<T, E> + Send,
+    F: FnMut(&Transaction) -> Result<T, E> + Send,
     T: Send,
     E: From<DbError> + Send,
 {
     fn run(&mut self, tx: &Transaction) -> bool {
-        let Some(work) = self.work.take() else { return false };
-        let result = work(tx);
+        self.result = None;
+        let result = (self.work)(tx);
         let ok = result.is_ok();
         self.result = Some(result);
         ok
@@ -132,14 +141,16 @@ impl WriteQueue {
     }
 
     /// Runs `f` as one request's write and waits for the batch's COMMIT.
+    /// `f` may run more than once (see the module comment): it must only
+    /// read and write through the transaction it is given.
     pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
     where
-        F: FnOnce(&Transaction) -> Result<T, E> + Send + 'static,
+        F: FnMut(&Transaction) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: From<DbError> + Send + 'static,
     {
         let (reply, answer) = rocket::tokio::sync::oneshot::channel();
-        let job = Box::new(Pending { work: Some(f), result: None, reply });
+        let job = Box::new(Pending { work: f, result: None, reply });
         if self.jobs.send(job).is_err() {
             return Err(E::from(DbError::Migration("the database writer has stopped".into())));
         }
@@ -183,7 +194,7 @@ fn checkpoints(
     }
 }
 
-fn run_batch(db: &Db, batch: Vec<Box<dyn Job>>) {
+fn run_batch(db: &Db, mut batch: Vec<Box<dyn Job>>) {
     let mut conn = match db.writer.get() {
         Ok(c) => c,
         Err(e) => return fail_all(batch, &DbError::from(e)),
@@ -192,7 +203,48 @@ fn run_batch(db: &Db, batch: Vec<Box<dyn Job>>) {
         Ok(tx) => tx,
         Err(e) => return fail_all(batch, &DbError::from(e)),
     };
-    let mut succeeded = Vec::with_capacity(batch.len());
+    if run_without_savepoints(&tx, &mut batch) {
+        return commit(tx, batch);
+    }
+    // Someone wrote and then failed: start the batch over, one savepoint each.
+    if let Err(e) = tx.rollback() {
+        return fail_all(batch, &DbError::from(e));
+    }
+    let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+        Ok(tx) => tx,
+        Err(e) => return fail_all(batch, &DbError::from(e)),
+    };
+    run_in_savepoints(tx, batch);
+}
+
+/// Runs every job in `tx`; false as soon as one fails after writing (or
+/// panics, or its failure ended the transaction), when `tx` must be rolled back.
+fn run_without_savepoints(tx: &Transaction, batch: &mut [Box<dyn Job>]) -> bool {
+    for job in batch.iter_mut() {
+        let before = tx.total_changes();
+        let ok = catch_unwind(AssertUnwindSafe(|| job.run(tx)));
+        match ok {
+            Ok(true) => {}
+            // It changed nothing: the batch is as it was before the job.
+            Ok(false) if tx.total_changes() == before && !tx.is_autocommit() => {}
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// Commits `tx` and answers every job: its own result, or the COMMIT's error
+/// for those that succeeded (a job's own error always stands).
+fn commit(tx: Transaction, batch: Vec<Box<dyn Job>>) {
+    match tx.commit() {
+        Ok(()) => batch.into_iter().for_each(|job| job.finish(None)),
+        Err(e) => fail_all(batch, &DbError::from(e)),
+    }
+}
+
+/// Runs each job in its own savepoint, so that a failing job is undone alone.
+fn run_in_savepoints(tx: Transaction, batch: Vec<Box<dyn Job>>) {
+    let mut done = Vec::with_capacity(batch.len());
     let mut queue = batch.into_iter();
     while let Some(mut job) = queue.next() {
         if let Err(e) = savepoint(&tx, "SAVEPOINT job") {
@@ -209,19 +261,12 @@ fn run_batch(db: &Db, batch: Vec<Box<dyn Job>>) {
         if let Err(e) = ended {
             // The transaction's state is unknown: undo all of it.
             drop(tx);
-            let all = succeeded.into_iter().chain(std::iter::once(job)).chain(queue).collect();
+            let all = done.into_iter().chain(std::iter::once(job)).chain(queue).collect();
             return fail_all(all, &e);
         }
-        if ok {
-            succeeded.push(job);
-        } else {
-            job.finish(None);
-        }
+        done.push(job);
     }
-    match tx.commit() {
-        Ok(()) => succeeded.into_iter().for_each(|job| job.finish(None)),
-        Err(e) => fail_all(succeeded, &DbError::from(e)),
-    }
+    commit(tx, done);
 }
 
 fn savepoint(tx: &Transaction, sql: &str) -> Result<(), DbError> {
@@ -257,24 +302,38 @@ mod tests {
         .unwrap()
     }
 
-    #[test]
-    fn in_one_batch_a_failed_write_changes_nothing_and_the_others_commit() {
-        let (_dir, db, q) = queue();
+    /// Runs 200 concurrent writes (so that they share batches); write `i`
+    /// inserts `i` and then fails if `fails_after_writing(i)`, or fails before
+    /// writing if `fails_before_writing(i)`. Returns each write's result and
+    /// how many times its closure ran.
+    fn concurrent_writes(
+        q: &WriteQueue,
+        fails_before_writing: fn(i64) -> bool,
+        fails_after_writing: fn(i64) -> bool,
+    ) -> Vec<(Result<i64, DbError>, usize)> {
+        use std::sync::atomic::AtomicUsize;
         let rt = rocket::tokio::runtime::Builder::new_multi_thread().worker_threads(2).build().unwrap();
-        let results: Vec<Result<i64, DbError>> = rt.block_on(async {
+        rt.block_on(async {
             let tasks: Vec<_> = (0..200i64)
                 .map(|i| {
                     let q = q.clone();
                     rocket::tokio::spawn(async move {
-                        q.write(move |tx| {
-                            tx.execute("INSERT INTO t (x) VALUES (?1)", [i])?;
-                            // Every third write fails after it has written.
-                            if i % 3 == 0 {
-                                return Err(DbError::Migration(format!("refused {i}")));
-                            }
-                            Ok(i)
-                        })
-                        .await
+                        let runs = Arc::new(AtomicUsize::new(0));
+                        let counted = runs.clone();
+                        let result = q
+                            .write(move |tx| {
+                                counted.fetch_add(1, Ordering::SeqCst);
+                                if fails_before_writing(i) {
+                                    return Err(DbError::Migration(format!("refused {i}")));
+                                }
+                                tx.execute("INSERT INTO t (x) VALUES (?1)", [i])?;
+                                if fails_after_writing(i) {
+                                    return Err(DbError::Migration(format!("refused {i}")));
+                                }
+                                Ok(i)
+                            })
+                            .await;
+                        (result, runs.load(Ordering::SeqCst))
                     })
                 })
                 .collect();
@@ -283,15 +342,40 @@ mod tests {
                 out.push(t.await.unwrap());
             }
             out
-        });
-        for (i, r) in results.iter().enumerate() {
-            match r {
+        })
+    }
+
+    #[test]
+    fn writes_that_fail_before_writing_run_once_and_change_nothing() {
+        let (_dir, db, q) = queue();
+        let results = concurrent_writes(&q, |i| i % 3 == 0, |_| false);
+        for (i, (result, runs)) in results.iter().enumerate() {
+            assert_eq!(*runs, 1, "write {i} ran {runs} times: nothing failed after writing");
+            match result {
                 Ok(v) => assert_eq!(*v, i as i64),
                 Err(e) => assert!(i % 3 == 0 && e.to_string() == format!("refused {i}"), "{i}: {e}"),
             }
         }
-        let expected: Vec<i64> = (0..200).filter(|i| i % 3 != 0).collect();
-        assert_eq!(rows(&db), expected);
+        assert_eq!(rows(&db), (0..200).filter(|i| i % 3 != 0).collect::<Vec<i64>>());
+    }
+
+    #[test]
+    fn a_write_that_fails_after_writing_reruns_its_batch_and_is_undone_alone() {
+        let (_dir, db, q) = queue();
+        let results = concurrent_writes(&q, |i| i % 5 == 1, |i| i % 7 == 0);
+        for (i, (result, runs)) in results.iter().enumerate() {
+            let i = i as i64;
+            if i % 5 == 1 || i % 7 == 0 {
+                assert_eq!(result.as_ref().unwrap_err().to_string(), format!("refused {i}"));
+            } else {
+                assert_eq!(result.as_ref().unwrap(), &i);
+            }
+            assert!((1..=2).contains(runs), "write {i} ran {runs} times");
+        }
+        // The first write of a batch to fail after writing ran twice: first
+        // without a savepoint, then again when its batch was rerun with them.
+        assert!(results.iter().any(|(_, runs)| *runs == 2), "no batch was rerun");
+        assert_eq!(rows(&db), (0..200).filter(|i| i % 5 != 1 && i % 7 != 0).collect::<Vec<i64>>());
     }
 
     #[test]

@@ -183,8 +183,8 @@ pub async fn login(
     let old = jar.get_private(COOKIE).map(|c| c.value().to_string());
     let secret = app
         .write(move |tx| {
-            if let Some(old) = old {
-                end_any_session(tx, &old)?;
+            if let Some(old) = &old {
+                end_any_session(tx, old)?;
             }
             sign_in_events::record(tx, admin.tenant, Method::Password, &admin.email, Outcome::SignedIn, "")?;
             admins::start_session(tx, &admin)

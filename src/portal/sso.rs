@@ -214,8 +214,8 @@ pub async fn callback(
     let outcome = app
         .write(move |tx| {
             let outcome = sso::sign_in(tx, tenant_id, claim, value.as_deref())?;
-            if let (SignIn::Started { .. }, Some(old)) = (&outcome, old) {
-                end_any_session(tx, &old)?;
+            if let (SignIn::Started { .. }, Some(old)) = (&outcome, &old) {
+                end_any_session(tx, old)?;
             }
             Ok::<_, Error>(outcome)
         })
