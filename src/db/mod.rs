@@ -6,6 +6,7 @@
 //! the busy handler back off for seconds under load); readers run in parallel
 //! on WAL snapshots.
 
+mod allocator;
 mod group_commit;
 mod migrate;
 
@@ -17,6 +18,7 @@ use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::functions::FunctionFlags;
 use rusqlite::{Connection, TransactionBehavior};
 
+pub use allocator::use_mimalloc;
 pub use group_commit::WriteQueue;
 pub use migrate::{migrate, MIGRATIONS};
 
