@@ -20,8 +20,8 @@ fn announce_setup_links(rocket: &rocket::Rocket<rocket::Build>) {
     }
 }
 
-/// Rust's allocations go to mimalloc (and SQLite's, see `db::use_mimalloc`):
-/// its per-thread heaps need no lock, where glibc's shared arenas made
+/// Rust's allocations go to mimalloc: its per-thread heaps need no lock,
+/// where glibc's two shared arenas (below, still used by SQLite) made
 /// allocation and free about a fifth of a GET by id, much of it waiting on
 /// the arena lock. Built without transparent huge pages, which would count
 /// 2 MiB of resident memory for every region touched.
@@ -60,11 +60,33 @@ fn main() {
     }
 }
 
+/// glibc keeps memory freed after a burst (a page of 1,000 users, many
+/// portal pages at once) in its arenas; once a second it is handed back to
+/// the system, so resident memory follows the load down again.
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    let _ = std::thread::Builder::new().name("malloc-trim".into()).spawn(|| loop {
+        std::thread::sleep(std::time::Duration::from_secs(1));
+        // SAFETY: malloc_trim only returns free heap pages to the system.
+        unsafe {
+            libc::malloc_trim(0);
+        }
+    });
+}
+
 fn serve(figment: rocket::figment::Figment) {
     tune_allocator();
+    // glibc gives every thread that allocates its own arena and keeps freed
+    // memory in it; two arenas bound the server's resident memory.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets an allocator tunable, before any other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
+    release_freed_memory();
     // Before anything opens the database.
-    if !scim_portal::db::use_mimalloc() {
-        eprintln!("scim-portal: SQLite was already in use: it keeps the system allocator");
+    if !scim_portal::db::skip_memory_statistics() {
+        eprintln!("scim-portal: SQLite was already in use: it keeps its memory statistics");
     }
     let workers = figment
         .extract_inner::<usize>("workers")

@@ -6,9 +6,9 @@
 //! the busy handler back off for seconds under load); readers run in parallel
 //! on WAL snapshots.
 
-mod allocator;
 mod group_commit;
 mod migrate;
+mod sqlite_config;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -18,9 +18,9 @@ use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::functions::FunctionFlags;
 use rusqlite::{Connection, TransactionBehavior};
 
-pub use allocator::use_mimalloc;
 pub use group_commit::WriteQueue;
 pub use migrate::{migrate, MIGRATIONS};
+pub use sqlite_config::skip_memory_statistics;
 
 /// How much a commit must survive: a process crash (`Normal`) or a power cut (`Full`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
