@@ -61,10 +61,16 @@ impl<'de> Deserialize<'de> for Strict {
                 while let Some(key) = map.next_key::<String>()? {
                     let key = checked(key)?;
                     let Strict(value) = map.next_value()?;
-                    if out.contains_key(&key) {
-                        return Err(de::Error::custom(format!("the key {key:?} appears twice in one object")));
+                    // One hash per key: the check and the insert share the lookup.
+                    match out.entry(key) {
+                        serde_json::map::Entry::Occupied(seen) => {
+                            let key = seen.key();
+                            return Err(de::Error::custom(format!("the key {key:?} appears twice in one object")));
+                        }
+                        serde_json::map::Entry::Vacant(slot) => {
+                            slot.insert(value);
+                        }
                     }
-                    out.insert(key, value);
                 }
                 Ok(Strict(Value::Object(out)))
             }
