@@ -564,6 +564,7 @@ fn seed_100k(app: &TestApp) {
                  WHERE u.tenant_id = ?1",
                 [t],
             )?;
+            recount(tx, t)?;
             Ok::<_, scim_portal::domain::Error>(())
         })
         .unwrap();

@@ -681,8 +681,8 @@ fn count_above_the_maximum_is_clamped_to_1000() {
                  SELECT ?1, printf('bulk-%05d', i), printf('bulk%05d@example.com', i), printf('bulk%05d@example.com', i),
                         '{}', '2024-01-01T00:00:00.000Z', '2024-01-01T00:00:00.000Z', 1 FROM n",
                 [t.id.0],
-            )
-            .map_err(scim_portal::domain::Error::from)
+            )?;
+            recount(tx, t.id.0).map_err(scim_portal::domain::Error::from)
         })
         .unwrap();
     for q in ["count=5000", "count=1001", "", "count=99999999999999999999999"] {

@@ -379,6 +379,7 @@ fn seed_big_group(app: &TestApp, group_id: &str) -> i64 {
                  SELECT ?1, id, '2024-01-01T00:00:00.000Z' FROM users WHERE tenant_id = ?2 AND scim_id LIKE 'big-%'",
                 [group.row_id, t.id.0],
             )?;
+            recount(tx, t.id.0)?;
             Ok::<_, scim_portal::domain::Error>(group.row_id)
         })
         .unwrap();

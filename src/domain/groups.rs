@@ -77,8 +77,11 @@ pub fn create(conn: &Connection, tenant: TenantId, data: &GroupData) -> Result<G
     )?
     .execute(params![tenant.0, id, data.display_name, fold(&data.display_name), data.external_id, format_time(&at)])
     .map_err(|e| if is_unique_violation(&e) { taken(data) } else { e.into() })?;
+    let row_id = conn.last_insert_rowid();
+    // Counted here rather than by a trigger (migration 0010).
+    conn.prepare_cached("UPDATE tenants SET group_count = group_count + 1 WHERE id = ?1")?.execute([tenant.0])?;
     Ok(Group {
-        row_id: conn.last_insert_rowid(),
+        row_id,
         id,
         display_name: data.display_name.clone(),
         external_id: data.external_id.clone(),

@@ -112,6 +112,8 @@ pub fn create(conn: &Connection, tenant: TenantId, data: &UserData) -> Result<Us
     ])
     .map_err(|e| if is_unique_violation(&e) { taken(data) } else { e.into() })?;
     let row_id = conn.last_insert_rowid();
+    // Counted here rather than by a trigger (migration 0010).
+    conn.prepare_cached("UPDATE tenants SET user_count = user_count + 1 WHERE id = ?1")?.execute([tenant.0])?;
     write_emails(conn, tenant, row_id, &data.emails)?;
     Ok(User {
         row_id,

@@ -355,3 +355,14 @@ impl HtmlRes {
         self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 }
+
+/// Sets a tenant's user and group counts from its rows, as the domain keeps
+/// them, after a test seeded rows with SQL of its own.
+pub fn recount(tx: &rusqlite::Connection, tenant: i64) -> rusqlite::Result<usize> {
+    tx.execute(
+        "UPDATE tenants SET user_count = (SELECT COUNT(*) FROM users WHERE tenant_id = ?1),
+                            group_count = (SELECT COUNT(*) FROM groups WHERE tenant_id = ?1)
+         WHERE id = ?1",
+        [tenant],
+    )
+}
