@@ -17,6 +17,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0008_resource_counts", include_str!("../../migrations/0008_resource_counts.sql")),
     ("0009_deletions", include_str!("../../migrations/0009_deletions.sql")),
     ("0010_counted_on_insert", include_str!("../../migrations/0010_counted_on_insert.sql")),
+    ("0011_log_failure_indexes", include_str!("../../migrations/0011_log_failure_indexes.sql")),
 ];
 
 /// Brings the database up to date, one transaction per migration.
