@@ -9,7 +9,7 @@ use scim_portal::domain::access;
 use scim_portal::domain::applications::{self, ApplicationInput};
 use scim_portal::domain::groups;
 use scim_portal::domain::roles;
-use scim_portal::domain::{api_keys, format_time, tenants, Error, TenantId};
+use scim_portal::domain::{format_time, tenants, Error, TenantId};
 
 fn tenant(app: &TestApp, slug: &str) -> TenantId {
     let slug = slug.to_string();
@@ -225,11 +225,7 @@ fn missing_wrong_revoked_and_foreign_keys_get_401() {
     app.entra_user("frank@example.com");
     app.new_tenant("acme");
     let acme_key = app.new_token("acme", "acme key");
-    let (revoked_key, revoked_id) = {
-        let t = tenant(&app, "default");
-        let (key, secret) = app.state().db.write(|tx| api_keys::create(tx, t, "old", None)).unwrap();
-        (secret, key.id)
-    };
+    let (revoked_id, revoked_key) = app.new_key("default", "old");
     access_of(&app, "default", "frank@example.com", Some(&revoked_key)).expect(200);
     app.revoke_key("default", revoked_id);
 

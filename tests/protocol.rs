@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{json, Value};
 
-use scim_portal::domain::{api_keys, tenants};
+use scim_portal::domain::tenants;
 
 const SEARCH: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
 
@@ -76,24 +76,10 @@ fn set(items: &[&str]) -> BTreeSet<String> {
 #[test]
 fn a_key_revoked_behind_the_servers_back_stops_working_once_it_is_rechecked() {
     let app = TestApp::new();
-    let (key_id, secret) = app
-        .state()
-        .db
-        .write(|tx| {
-            let t = tenants::get_by_slug(tx, "default")?;
-            api_keys::create(tx, t.id, "shared", None).map(|(k, s)| (k.id, s))
-        })
-        .unwrap();
+    let (key_id, secret) = app.new_key("default", "shared");
     // Used once: the server now holds it as live.
     app.raw("GET", &scim_url("/Users"), Some(&secret), &[], None).expect(200);
-    // Revoked by another process on the same database: this server is not told.
-    app.state()
-        .db
-        .write(|tx| {
-            let t = tenants::get_by_slug(tx, "default")?;
-            api_keys::revoke(tx, t.id, key_id)
-        })
-        .unwrap();
+    app.revoke_key_elsewhere("default", key_id);
     let revoked = std::time::Instant::now();
     let limit = scim_portal::key_cache::RECHECK_AFTER + std::time::Duration::from_secs(2);
     loop {
@@ -115,14 +101,7 @@ fn every_authentication_failure_is_401_with_a_bearer_challenge() {
     app.new_tenant("other");
     let other_token = app.new_token("other", "theirs");
     // A token that worked, then was revoked.
-    let (key_id, revoked) = app
-        .state()
-        .db
-        .write(|tx| {
-            let t = tenants::get_by_slug(tx, "default")?;
-            api_keys::create(tx, t.id, "doomed", None).map(|(k, s)| (k.id, s))
-        })
-        .unwrap();
+    let (key_id, revoked) = app.new_key("default", "doomed");
     app.raw("GET", &scim_url("/Users"), Some(&revoked), &[], None).expect(200);
     app.revoke_key("default", key_id);
 

@@ -106,19 +106,23 @@ impl TestApp {
 
     /// Creates a token for a tenant.
     pub fn new_token(&self, tenant: &str, label: &str) -> String {
+        self.new_key(tenant, label).1
+    }
+
+    /// Creates an API key of `tenant`: its id and its secret.
+    pub fn new_key(&self, tenant: &str, label: &str) -> (i64, String) {
         self.state()
             .db
             .write(|tx| {
                 let t = tenants::get_by_slug(tx, tenant)?;
-                api_keys::create(tx, t.id, label, None)
+                api_keys::create(tx, t.id, label, None).map(|(k, s)| (k.id, s))
             })
-            .expect("token created")
-            .1
+            .expect("key created")
     }
 
-    /// Revokes key `id` of `tenant` as the portal's revoke button does: the
-    /// row, then the server's cache of live keys.
-    pub fn revoke_key(&self, tenant: &str, id: i64) {
+    /// Revokes key `id` of `tenant` in the database only, as another process
+    /// on the same file would: this server is not told.
+    pub fn revoke_key_elsewhere(&self, tenant: &str, id: i64) {
         self.state()
             .db
             .write(|tx| {
@@ -126,6 +130,12 @@ impl TestApp {
                 api_keys::revoke(tx, t.id, id)
             })
             .expect("key revoked");
+    }
+
+    /// Revokes key `id` of `tenant` as the portal's revoke button does: the
+    /// row, then the server's cache of live keys.
+    pub fn revoke_key(&self, tenant: &str, id: i64) {
+        self.revoke_key_elsewhere(tenant, id);
         self.state().keys.forget_all();
     }
 
