@@ -77,6 +77,14 @@ impl App {
         }))
     }
 
+    /// Revokes API key `id` of `tenant`; once that has committed, no request
+    /// is let in on a cached answer from before.
+    pub async fn revoke_api_key(&self, tenant: crate::domain::TenantId, id: i64) -> Result<(), crate::domain::Error> {
+        self.write(move |tx| api_keys::revoke(tx, tenant, id)).await?;
+        self.keys.forget_all();
+        Ok(())
+    }
+
     /// Records, in the background, that key `id` was used (at most once a
     /// minute per key). Bookkeeping must neither fail nor delay the request.
     pub fn record_key_use(&self, id: i64) {

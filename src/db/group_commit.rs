@@ -55,6 +55,7 @@ where
     E: From<DbError> + Send,
 {
     fn run(&mut self, tx: &Transaction) -> bool {
+        // A rerun that panics must not leave the first run's result behind.
         self.result = None;
         let result = (self.work)(tx);
         let ok = result.is_ok();

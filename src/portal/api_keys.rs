@@ -125,8 +125,6 @@ pub async fn revoke(
 ) -> PortalResult<Redirect> {
     session.check_csrf(&form.csrf)?;
     let owner = session.0.tenant;
-    app.write(move |tx| api_keys::revoke(tx, owner, id)).await?;
-    // Committed: no request may be let in on a cached answer from before.
-    app.keys.forget_all();
+    app.revoke_api_key(owner, id).await?;
     Ok(Redirect::to(format!("{}/{tenant}/settings/api-keys", super::MOUNT)))
 }
