@@ -9,6 +9,7 @@
 mod group_commit;
 mod migrate;
 mod sqlite_config;
+pub mod wal_writes;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -75,6 +76,8 @@ impl Db {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| DbError::Folder { path: dir.to_path_buf(), source })?;
         }
+        // Before the first connection, so that every connection writes its WAL through it.
+        wal_writes::register();
         let manager = |read_only: bool| {
             SqliteConnectionManager::file(path).with_init(move |c| configure(c, durability, read_only))
         };
