@@ -10,10 +10,17 @@ use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Profile {
     text: String,
     map: OnceLock<Map<String, Value>>,
+}
+
+impl Default for Profile {
+    /// No attributes: the text `{}`.
+    fn default() -> Profile {
+        Profile::from_text("{}".into())
+    }
 }
 
 impl Profile {
@@ -31,6 +38,12 @@ impl Profile {
     /// The stored JSON text.
     pub fn text(&self) -> &str {
         &self.text
+    }
+
+    /// The same profile as stored text only: what a write returns, without
+    /// copying the map (the response is rendered from the text).
+    pub fn stored_copy(&self) -> Profile {
+        Profile::from_text(self.text.clone())
     }
 
     /// The top-level attributes in stored order, each value as its stored JSON

@@ -4,7 +4,6 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row};
-use serde_json::{Map, Value};
 
 use super::filter::Resource;
 pub use super::profile::Profile;
@@ -36,7 +35,9 @@ pub struct UserData {
     pub external_id: Option<String>,
     pub display_name: Option<String>,
     pub active: Option<bool>,
-    pub profile: Map<String, Value>,
+    /// Serialised when the data is built, so that the single writer thread
+    /// only copies the text.
+    pub profile: Profile,
     /// The e-mail addresses in `profile`, for the lookup index.
     pub emails: Vec<EmailEntry>,
 }
@@ -93,7 +94,7 @@ pub fn create(conn: &Connection, tenant: TenantId, data: &UserData) -> Result<Us
     // index instead of a random page of it, one page fewer per create.
     let id = uuid::Uuid::now_v7().to_string();
     let at = now();
-    let profile = Profile::from_map(data.profile.clone());
+    let profile = data.profile.stored_copy();
     conn.prepare_cached(
         "INSERT INTO users (tenant_id, scim_id, user_name, user_name_key, external_id,
                             display_name, active, profile, created, last_modified, version)
@@ -235,7 +236,7 @@ pub fn update(conn: &Connection, tenant: TenantId, current: User, data: &UserDat
 /// dirties (and so the WAL the writer produces).
 fn write(conn: &Connection, tenant: TenantId, current: User, data: &UserData) -> Result<User> {
     let at = now();
-    let profile = Profile::from_map(data.profile.clone());
+    let profile = data.profile.stored_copy();
     if data.user_name != current.user_name || data.external_id != current.external_id {
         conn.prepare_cached(
             "UPDATE users SET user_name = ?2, user_name_key = ?3, external_id = ?4, display_name = ?5,
@@ -355,7 +356,7 @@ const DENSE_SPREAD: i64 = 4;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Map, Value};
 
     const T: TenantId = TenantId(1);
 
@@ -369,7 +370,7 @@ mod tests {
         UserData {
             user_name: user_name.into(),
             external_id: Some(external_id.into()),
-            profile,
+            profile: Profile::from_map(profile),
             emails: emails
                 .iter()
                 .map(|e| EmailEntry { value: e.to_string(), kind: Some("work".into()), primary: false, display: None })

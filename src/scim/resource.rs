@@ -277,7 +277,8 @@ pub fn user_data(mut doc: Map<String, Value>) -> crate::domain::users::UserData 
                 .collect()
         })
         .unwrap_or_default();
-    crate::domain::users::UserData { user_name, external_id, display_name, active, profile: doc, emails }
+    let profile = crate::domain::users::Profile::from_map(doc);
+    crate::domain::users::UserData { user_name, external_id, display_name, active, profile, emails }
 }
 
 /// Checks that no multi-valued attribute holds two values of one `type` (two
