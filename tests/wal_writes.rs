@@ -44,6 +44,19 @@ fn wal_frames(conn: &Connection) -> i64 {
     (std::fs::metadata(wal).unwrap().len() as i64 - 32) / (page + 24)
 }
 
+/// A new database in its own folder (kept as long as the folder is).
+fn fresh() -> (tempfile::TempDir, Connection) {
+    let dir = tempfile::tempdir().unwrap();
+    let conn = open(&dir.path().join("t.db"));
+    (dir, conn)
+}
+
+/// Checks the rows of a crash copy of `conn`'s files (see `crash_copy`).
+fn check_recovered(conn: &Connection, ids: impl Iterator<Item = i64>) {
+    let copy_dir = tempfile::tempdir().unwrap();
+    check_rows(&crash_copy(conn, copy_dir.path()), ids);
+}
+
 /// What a crash leaves: the database and WAL files as they are, no shared
 /// memory, so that opening the copy makes SQLite recover from the WAL alone.
 fn crash_copy(conn: &Connection, to: &Path) -> Connection {
@@ -70,8 +83,7 @@ fn check_rows(conn: &Connection, ids: impl Iterator<Item = i64>) {
 
 #[test]
 fn a_commit_of_many_pages_is_one_write() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut conn = open(&dir.path().join("a.db"));
+    let (_dir, mut conn) = fresh();
     insert(&mut conn, 0, 1); // writes the WAL header as well
     let frames_before = wal_frames(&conn);
     let writes_before = wal_writes_on_this_thread();
@@ -84,28 +96,24 @@ fn a_commit_of_many_pages_is_one_write() {
     // Another connection sees the commit at once, and so does recovery.
     let reader = Connection::open(conn.path().unwrap()).unwrap();
     check_rows(&reader, 0..41);
-    let copy_dir = tempfile::tempdir().unwrap();
-    check_rows(&crash_copy(&conn, copy_dir.path()), 0..41);
+    check_recovered(&conn, 0..41);
 }
 
 #[test]
 fn many_commits_recover_from_the_wal_alone() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut conn = open(&dir.path().join("b.db"));
+    let (_dir, mut conn) = fresh();
     for batch in 0..50 {
         insert(&mut conn, batch * 8, 8);
     }
     conn.execute("UPDATE t SET k = k || '-x' WHERE id % 3 = 0", []).unwrap();
     conn.execute("UPDATE t SET k = substr(k, 1, 16) WHERE id % 3 = 0", []).unwrap();
     conn.execute("DELETE FROM t WHERE id >= 390", []).unwrap();
-    let copy_dir = tempfile::tempdir().unwrap();
-    check_rows(&crash_copy(&conn, copy_dir.path()), 0..390);
+    check_recovered(&conn, 0..390);
 }
 
 #[test]
 fn a_transaction_larger_than_the_cache_spills_and_still_commits() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut conn = open(&dir.path().join("c.db"));
+    let (_dir, mut conn) = fresh();
     // A tiny page cache makes SQLite write frames mid-transaction and then
     // overwrite some of them (rewriting their checksums at commit).
     conn.pragma_update(None, "cache_size", 10).unwrap();
@@ -119,15 +127,13 @@ fn a_transaction_larger_than_the_cache_spills_and_still_commits() {
     insert(&mut conn, 2000, 10);
     // The copy first: reading through the live connection would write
     // anything still buffered, hiding a commit the file lacks.
-    let copy_dir = tempfile::tempdir().unwrap();
-    check_rows(&crash_copy(&conn, copy_dir.path()), 0..2010);
+    check_recovered(&conn, 0..2010);
     check_rows(&conn, 0..2010);
 }
 
 #[test]
 fn a_commit_larger_than_the_buffer_is_written_in_pieces() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut conn = open(&dir.path().join("d.db"));
+    let (_dir, mut conn) = fresh();
     insert(&mut conn, 0, 1);
     let (frames_before, writes_before) = (wal_frames(&conn), wal_writes_on_this_thread());
     insert(&mut conn, 1, 12_000); // about 12 MiB of frames
@@ -135,30 +141,25 @@ fn a_commit_larger_than_the_buffer_is_written_in_pieces() {
     let writes = wal_writes_on_this_thread() - writes_before;
     // Several writes (the unix VFS takes at most 128 KiB at once), each of many frames.
     assert!(writes >= 2 && writes as i64 * 20 <= frames, "{writes} writes for {frames} frames");
-    let copy_dir = tempfile::tempdir().unwrap();
-    check_rows(&crash_copy(&conn, copy_dir.path()), 0..12_001);
+    check_recovered(&conn, 0..12_001);
 }
 
 #[test]
 fn full_durability_syncs_what_it_wrote() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut conn = open(&dir.path().join("e.db"));
+    let (_dir, mut conn) = fresh();
     conn.pragma_update(None, "synchronous", "FULL").unwrap();
     for batch in 0..5 {
         insert(&mut conn, batch * 20, 20);
     }
-    let copy_dir = tempfile::tempdir().unwrap();
-    check_rows(&crash_copy(&conn, copy_dir.path()), 0..100);
+    check_recovered(&conn, 0..100);
 }
 
 #[test]
 fn a_restarted_wal_starts_over_cleanly() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut conn = open(&dir.path().join("f.db"));
+    let (_dir, mut conn) = fresh();
     insert(&mut conn, 0, 100);
     conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(())).unwrap();
     // The next commit writes a new WAL header over the old frames.
     insert(&mut conn, 100, 5);
-    let copy_dir = tempfile::tempdir().unwrap();
-    check_rows(&crash_copy(&conn, copy_dir.path()), 0..105);
+    check_recovered(&conn, 0..105);
 }
