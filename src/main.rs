@@ -94,10 +94,6 @@ fn serve(figment: rocket::figment::Figment) {
         libc::mallopt(libc::M_ARENA_MAX, 2);
     }
     release_freed_memory();
-    // Before anything opens the database.
-    if !scim_portal::db::skip_memory_statistics() {
-        eprintln!("scim-portal: SQLite was already in use: it keeps its memory statistics");
-    }
     let workers = figment.extract_inner::<usize>("workers").unwrap_or_else(|_| default_workers());
     let runtime = rocket::tokio::runtime::Builder::new_multi_thread()
         .worker_threads(workers.max(1))

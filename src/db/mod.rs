@@ -8,7 +8,6 @@
 
 mod group_commit;
 mod migrate;
-mod sqlite_config;
 pub mod wal_writes;
 
 use std::path::{Path, PathBuf};
@@ -21,7 +20,6 @@ use rusqlite::{Connection, TransactionBehavior};
 
 pub use group_commit::WriteQueue;
 pub use migrate::{migrate, MIGRATIONS};
-pub use sqlite_config::skip_memory_statistics;
 
 /// How much a commit must survive: a process crash (`Normal`) or a power cut (`Full`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
