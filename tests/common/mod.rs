@@ -132,11 +132,12 @@ impl TestApp {
             .expect("key revoked");
     }
 
-    /// Revokes key `id` of `tenant` as the portal's revoke button does: the
-    /// row, then the server's cache of live keys.
+    /// Revokes key `id` of `tenant` as the portal's revoke button does
+    /// (`App::revoke_api_key`: the row, then the server's cache of live keys).
     pub fn revoke_key(&self, tenant: &str, id: i64) {
-        self.revoke_key_elsewhere(tenant, id);
-        self.state().keys.forget_all();
+        let t = self.state().db.read(|c| tenants::get_by_slug(c, tenant)).expect("tenant").id;
+        let runtime = rocket::tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+        runtime.block_on(self.state().revoke_api_key(t, id)).expect("key revoked");
     }
 
     /// Sends a request to `/scim/v2/default{path}` with the default token.
